@@ -1,0 +1,5 @@
+import sys
+
+from benchbox.cli import main
+
+sys.exit(main())

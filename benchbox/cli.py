@@ -1,0 +1,187 @@
+"""The command line: benchbox list | run | report."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from benchbox import __version__
+from benchbox.errors import BenchboxError
+from benchbox.store import DEFAULT_STORE
+
+log = logging.getLogger("benchbox")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage problem on one line and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"benchbox: error: {message}; see `{self.prog} --help`\n")
+
+
+def csv_list(kind: type) -> type:
+    def parse(text: str) -> list:
+        try:
+            items = [kind(x.strip()) for x in text.split(",") if x.strip()]
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of {kind.__name__}s") from exc
+        if not items:
+            raise argparse.ArgumentTypeError("the list is empty")
+        return items
+
+    return parse  # type: ignore[return-value]
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="benchbox", description="Fixed, versioned benchmarks for generative models.")
+    parser.add_argument("--version", action="version", version=f"benchbox {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    sub.add_parser("list", help="list suites, models and metrics", description="List suites, models and metrics.")
+
+    run = sub.add_parser(
+        "run",
+        help="train, sample, score and record a suite",
+        description="Train every model of a suite "
+        "for each seed under a budget, score the samples, record the results and print the table.",
+    )
+    run.add_argument("--suite", required=True, help="a suite name (see `benchbox list`) or a path to a suite .py file")
+    run.add_argument(
+        "--models",
+        type=csv_list(str),
+        help="comma-separated model names of the suite, or "
+        "package.module:factory for your own model (default: all of the suite's models)",
+    )
+    run.add_argument("--seeds", type=csv_list(int), help="comma-separated seeds (default: the budget's seeds)")
+    run.add_argument(
+        "--budget", default="short", choices=["smoke", "short", "full"], help="training budget (default: short)"
+    )
+    run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: cuda when available")
+    run.add_argument(
+        "--store", type=Path, default=DEFAULT_STORE, help=f"SQLite result store (default: {DEFAULT_STORE})"
+    )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        help="runs side by side in worker processes (default: one per CPU core on the CPU, 1 on a GPU)",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue interrupted runs from their last checkpoint and skip runs that are already complete",
+    )
+
+    report = sub.add_parser(
+        "report",
+        help="print a suite's table from the store",
+        description="Print a suite's results table from the store, without running anything.",
+    )
+    report.add_argument("--suite", required=True, help="suite name as recorded in the store")
+    report.add_argument("--format", default="md", choices=["md", "csv"], help="Markdown (default) or CSV")
+    report.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    report.add_argument("--budget", choices=["smoke", "short", "full"], help="only this budget (default: every budget)")
+    report.add_argument("--suite-version", type=int, help="suite version (default: the newest in the store)")
+    report.add_argument(
+        "--store", type=Path, default=DEFAULT_STORE, help=f"SQLite result store (default: {DEFAULT_STORE})"
+    )
+    return parser
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from benchbox.registry import METRICS, MODELS, SUITES, load_builtins
+
+    load_builtins()
+    print("suites:")
+    for s in sorted(SUITES.values(), key=lambda s: s.name):
+        print(f"  {s.name} v{s.version}: {s.description}")
+        print(f"    models: {', '.join(m.name for m in s.models)}; budgets: {', '.join(b.name for b in s.budgets)}")
+    print("model kinds:")
+    for m in sorted(MODELS.values(), key=lambda m: m.name):
+        print(f"  {m.name} (config {m.config_type.__name__})")
+    print("metrics:")
+    for m in sorted(METRICS.values(), key=lambda m: m.name):
+        print(f"  {m.name} ({'higher' if m.higher_is_better else 'lower'} is better): {m.description}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchbox.report.tables import markdown_report
+    from benchbox.runner import Runner, make_cells, resolve_device, resolve_models, summarize_outcomes
+    from benchbox.store import ResultStore
+    from benchbox.suite import load_suite
+
+    suite = load_suite(args.suite)
+    budget = suite.budget(args.budget)
+    entries = resolve_models(suite, args.models)
+    device = resolve_device(args.device)
+    seeds = tuple(args.seeds) if args.seeds else budget.seeds
+    store = ResultStore(args.store)
+    log.info(
+        "suite %s v%d, budget %s, %d models × %d tasks × %d seeds on %s",
+        suite.name,
+        suite.version,
+        budget.name,
+        len(entries),
+        len(suite.tasks),
+        len(seeds),
+        device,
+    )
+    runner = Runner(suite, store, device, resume=args.resume)
+    cells = make_cells(suite, entries, budget, seeds)
+    default_jobs = 1 if device.type == "cuda" else os.cpu_count() or 1
+    jobs = min(default_jobs if args.jobs is None else args.jobs, len(cells))
+    if jobs < 1:
+        raise BenchboxError(f"--jobs {args.jobs} is not a positive number", "pass --jobs 1 or more")
+    if jobs == 1:
+        outcomes = runner.run(entries, budget, seeds)
+    else:
+        from benchbox.parallel import run_parallel
+
+        outcomes = run_parallel(runner, args.suite, cells, jobs)
+    print(summarize_outcomes(outcomes), file=sys.stderr)
+    print(markdown_report(store, suite.name, suite.version, budget.name), end="")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from benchbox.report.tables import csv_report, markdown_report
+    from benchbox.store import ResultStore
+
+    if not args.store.exists():
+        raise BenchboxError(f"store '{args.store}' does not exist", "run `benchbox run` first, or pass --store")
+    store = ResultStore(args.store)
+    render = markdown_report if args.format == "md" else csv_report
+    text = render(store, args.suite, args.suite_version, args.budget)
+    if args.out:
+        from benchbox.io import write_text_atomic
+
+        write_text_atomic(args.out, text)
+    else:
+        print(text, end="")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except BenchboxError as exc:
+        print(f"benchbox: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("benchbox: interrupted; checkpoints are kept, rerun with --resume to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Metrics, one module per family; each registers its metrics where they are defined."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchbox.errors import BenchboxError
+
+
+@dataclass(frozen=True)
+class MetricInputs:
+    """What a metric may read: generated samples (or their features), the real set, and the task."""
+
+    fake: np.ndarray
+    real: np.ndarray
+    task: Any = None
+
+
+def check_points(x: np.ndarray, what: str, dim: int | None = None) -> np.ndarray:
+    """Validate an N×D array of finite floats (at least 2 rows) and return it as float64."""
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] < 2 or (dim is not None and x.shape[1] != dim):
+        want = f"N×{dim}" if dim else "N×D"
+        raise BenchboxError(f"{what} has shape {x.shape}", f"pass an {want} array with N >= 2")
+    if not np.issubdtype(x.dtype, np.number):
+        raise BenchboxError(f"{what} has dtype {x.dtype}", "pass a numeric array")
+    x = x.astype(np.float64)
+    if not np.isfinite(x).all():
+        bad = int((~np.isfinite(x)).any(axis=1).sum())
+        raise BenchboxError(f"{what} has {bad} rows with NaN or Inf", "the model diverged or the input is corrupt")
+    return x

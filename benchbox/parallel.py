@@ -1,0 +1,69 @@
+"""Independent runs side by side in worker processes, each single-threaded (small models on a CPU).
+
+Each worker loads the suite and opens the store itself; SQLite serialises their writes. A run's
+checkpoints and records are the same as in a sequential run, so `--resume` works either way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from benchbox.runner import Cell, Runner, RunOutcome, resolve_models, suite_meta
+from benchbox.store import ResultStore
+from benchbox.suite import load_suite
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    suite_ref: str  # the suite name or file path, reloaded in each worker
+    store_path: Path
+    device: str
+    resume: bool
+    threads: int
+
+
+_runner: Runner | None = None
+
+
+def _init_worker(setup: WorkerSetup) -> None:
+    global _runner
+    torch.set_num_threads(setup.threads)
+    suite = load_suite(setup.suite_ref)
+    _runner = Runner(
+        suite, ResultStore(setup.store_path), torch.device(setup.device), resume=setup.resume, progress=False
+    )
+
+
+def _run_one(task: str, model: str, seed: int, budget: str) -> tuple[str, str]:
+    assert _runner is not None
+    suite = _runner.suite
+    cell = Cell(suite.task(task), resolve_models(suite, [model])[0], seed, suite.budget(budget))
+    outcome = _runner.run_cell(cell)
+    return outcome.status, outcome.detail
+
+
+def run_parallel(runner: Runner, suite_ref: str, cells: list[Cell], jobs: int) -> list[RunOutcome]:
+    """Run cells in `jobs` processes; returns outcomes in the order of `cells`."""
+    runner.store.put_suite_meta(runner.suite.name, runner.suite.version, suite_meta(runner.suite))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    setup = WorkerSetup(suite_ref, runner.store.path, runner.device.type, runner.resume, threads)
+    outcomes: dict[int, RunOutcome] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(setup,)) as pool:
+        futures = {
+            pool.submit(_run_one, c.task.name, c.entry.name, c.seed, c.budget.name): i for i, c in enumerate(cells)
+        }
+        with tqdm(total=len(cells), desc=f"runs ({jobs} workers)", dynamic_ncols=True) as bar:
+            for future in as_completed(futures):
+                i = futures[future]
+                status, detail = future.result()
+                outcomes[i] = RunOutcome(cells[i], status, detail=detail)
+                bar.update()
+    return [outcomes[i] for i in range(len(cells))]

@@ -1,0 +1,96 @@
+"""Name -> object registries for suites, models and metrics; entries register where they are defined."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from benchbox.errors import UnknownNameError
+
+T = TypeVar("T")
+
+
+class Registry(dict[str, Any]):
+    """A dict that refuses duplicate names and answers unknown ones with the list of known ones."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def add(self, name: str, obj: Any) -> None:
+        if name in self and self[name] is not obj:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self[name] = obj
+
+    def get_or_fail(self, name: str) -> Any:
+        load_builtins()
+        if name not in self:
+            raise UnknownNameError(self.kind, name, list(self))
+        return self[name]
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A registered model family: a builder that turns (config, ModelContext) into a Model."""
+
+    name: str
+    config_type: type
+    build: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """A registered metric: a pure function of MetricInputs, and how to read its value."""
+
+    name: str
+    fn: Callable[..., float]
+    higher_is_better: bool
+    description: str
+    decimals: int = 3
+
+
+SUITES = Registry("suite")
+MODELS = Registry("model")
+METRICS = Registry("metric")
+
+
+def register_suite(suite: T) -> T:
+    SUITES.add(suite.name, suite)  # type: ignore[attr-defined]
+    return suite
+
+
+def register_model(name: str, config_type: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(build: Callable[..., Any]) -> Callable[..., Any]:
+        MODELS.add(name, ModelKind(name, config_type, build))
+        return build
+
+    return deco
+
+
+def register_metric(
+    name: str, *, higher_is_better: bool, description: str, decimals: int = 3
+) -> Callable[[Callable[..., float]], Callable[..., float]]:
+    def deco(fn: Callable[..., float]) -> Callable[..., float]:
+        METRICS.add(name, MetricDef(name, fn, higher_is_better, description, decimals))
+        return fn
+
+    return deco
+
+
+_loaded = False
+
+
+def load_builtins() -> None:
+    """Import the packages whose modules register the built-in models, metrics and suites."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for package in ("benchbox.metrics", "reference_models", "benchmarks"):
+        pkg = importlib.import_module(package)
+        for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{package}."):
+            if ".perf" not in info.name:
+                importlib.import_module(info.name)

@@ -1,0 +1,1 @@
+"""Reports: tables from the result store (they read only the store)."""

@@ -1,0 +1,310 @@
+"""The runner: for each task × model × seed, train (with checkpoints and resume), sample, score, record."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from benchbox import checkpoint
+from benchbox.errors import BenchboxError, DeviceError, UnknownNameError
+from benchbox.metrics import MetricInputs
+from benchbox.model import Model, ModelContext
+from benchbox.provenance import Environment, environment
+from benchbox.registry import METRICS, MODELS
+from benchbox.store import ResultRecord, ResultStore
+from benchbox.suite import Budget, ModelEntry, Suite, protocol_hash
+
+log = logging.getLogger(__name__)
+
+EVAL_SEED_OFFSET = 1_000_003  # the sampling generator of seed s is seeded with s + this
+DATA_SEED_OFFSET = 2_000_003  # the training-data generator of seed s is seeded with s + this
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training run: a model on a task with a seed under a budget."""
+
+    task: Any
+    entry: ModelEntry
+    seed: int
+    budget: Budget
+
+    @property
+    def label(self) -> str:
+        return f"{self.task.name}/{self.entry.name}/seed{self.seed}"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    cell: Cell
+    status: str  # "done", "skipped" (already complete, with --resume) or "diverged"
+    records: tuple[ResultRecord, ...] = ()
+    detail: str = ""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            "--device cuda was asked for but no CUDA GPU is available", "use --device cpu or --device auto"
+        )
+    if name not in ("cpu", "cuda"):
+        raise DeviceError(f"unknown device '{name}'", "use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def resolve_models(suite: Suite, names: list[str] | None) -> list[ModelEntry]:
+    """The suite's model entries by name, or user models given as 'package.module:factory'."""
+    if not names:
+        return list(suite.models)
+    by_name = {m.name: m for m in suite.models}
+    entries = []
+    for name in names:
+        if name in by_name:
+            entries.append(by_name[name])
+        elif ":" in name:
+            entries.append(ModelEntry(name, "user", import_factory(name), "user model"))
+        else:
+            raise UnknownNameError(f"model of suite '{suite.name}'", name, [*by_name, "package.module:factory"])
+    return entries
+
+
+def import_factory(spec: str) -> Callable[[ModelContext], Model]:
+    module_name, _, attr = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise BenchboxError(
+            f"cannot import model factory '{spec}' ({type(exc).__name__}: {exc})",
+            "give 'package.module:function' importable from the current folder or PYTHONPATH",
+        ) from exc
+    if not callable(factory):
+        raise BenchboxError(f"model factory '{spec}' is not callable", "point to a function taking a ModelContext")
+    return factory
+
+
+def build_model(entry: ModelEntry, budget: Budget, ctx: ModelContext) -> Model:
+    if entry.kind == "user":
+        model = entry.config(ctx)
+        missing = [
+            a
+            for a in ("train_step", "sample", "state_dict", "load_state_dict", "examples_per_step")
+            if not hasattr(model, a)
+        ]
+        if missing:
+            raise BenchboxError(
+                f"model from '{entry.name}' lacks {', '.join(missing)}", "implement benchbox.model.Model"
+            )
+        return model
+    return MODELS.get_or_fail(entry.kind).build(budget.apply(entry.config), ctx)
+
+
+def cell_protocol_hash(suite: Suite, cell: Cell) -> str:
+    config = cell.budget.apply(cell.entry.config)
+    if cell.entry.kind == "user":  # hash the user's source so an edited model never mixes with old results
+        config = inspect.getsource(inspect.getmodule(config) or config)
+    budget = (cell.budget.name, cell.budget.steps, cell.budget.model_overrides)
+    return protocol_hash(
+        suite.name, suite.version, cell.task, cell.entry.kind, config, budget, suite.n_eval, EVAL_SEED_OFFSET
+    )
+
+
+class Runner:
+    def __init__(
+        self,
+        suite: Suite,
+        store: ResultStore,
+        device: torch.device,
+        resume: bool = False,
+        on_checkpoint: Callable[[Cell, int], None] | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.suite = suite
+        self.progress = progress
+        self.store = store
+        self.device = device
+        self.resume = resume
+        self.on_checkpoint = on_checkpoint  # called after each checkpoint is written (tests interrupt here)
+        self.env: Environment = environment(device)
+        self.checkpoint_root = store.path.parent / "checkpoints"
+
+    def run(self, entries: list[ModelEntry], budget: Budget, seeds: tuple[int, ...]) -> list[RunOutcome]:
+        self.store.put_suite_meta(self.suite.name, self.suite.version, suite_meta(self.suite))
+        for name in self.suite.metrics:
+            METRICS.get_or_fail(name)
+        return [self.run_cell(cell) for cell in make_cells(self.suite, entries, budget, seeds)]
+
+    def checkpoint_path(self, cell: Cell) -> Path:
+        model_dir = cell.entry.name.replace(":", "_").replace("/", "_")
+        return (
+            self.checkpoint_root
+            / self.suite.name
+            / f"v{self.suite.version}"
+            / cell.budget.name
+            / cell.task.name
+            / model_dir
+            / f"seed{cell.seed}"
+            / "last.pt"
+        )
+
+    def run_cell(self, cell: Cell) -> RunOutcome:
+        phash = cell_protocol_hash(self.suite, cell)
+        path = self.checkpoint_path(cell)
+        state = checkpoint.load(path) if self.resume and path.exists() else None
+        if state is not None and state["protocol_hash"] != phash:
+            raise BenchboxError(
+                f"checkpoint '{path}' was written under another protocol", "run without --resume to start over"
+            )
+        if state is not None and state["step"] >= cell.budget.steps and self._complete(cell, phash):
+            log.info("%s: already complete, skipped (--resume)", cell.label)
+            return RunOutcome(cell, "skipped")
+
+        torch.manual_seed(cell.seed)
+        data_gen = torch.Generator().manual_seed(cell.seed + DATA_SEED_OFFSET)
+        model = build_model(cell.entry, cell.budget, ModelContext(tuple(cell.task.sample_shape), self.device))
+        step, train_time = 0, 0.0
+        if state is not None:
+            model.load_state_dict(state["model"])
+            torch.set_rng_state(state["torch_rng"])
+            if self.device.type == "cuda" and "cuda_rng" in state:
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
+            data_gen.set_state(state["data_rng"])
+            step, train_time = state["step"], state["train_time_s"]
+            log.info("%s: resumed at step %d", cell.label, step)
+
+        bar = tqdm(
+            total=cell.budget.steps,
+            initial=step,
+            desc=cell.label,
+            leave=False,
+            dynamic_ncols=True,
+            disable=not self.progress,
+        )
+        while step < cell.budget.steps:
+            t0 = time.perf_counter()
+            losses = model.train_step(cell.task.sample(model.examples_per_step, data_gen))
+            step += 1
+            train_time += time.perf_counter() - t0
+            bar.update()
+            if not all(math.isfinite(v) for v in losses.values()):
+                bar.close()
+                detail = f"non-finite loss at step {step}: {losses}; last good checkpoint kept at {path}"
+                log.warning("%s diverged: %s", cell.label, detail)
+                return RunOutcome(cell, "diverged", detail=detail)
+            if step % cell.budget.checkpoint_every == 0 or step == cell.budget.steps:
+                self._save(path, model, data_gen, step, train_time, phash)
+                if self.on_checkpoint:
+                    self.on_checkpoint(cell, step)
+        bar.close()
+        records = self._evaluate(cell, model, phash, train_time)
+        self.store.put(records)
+        return RunOutcome(cell, "done", tuple(records))
+
+    def _save(
+        self, path: Path, model: Model, data_gen: torch.Generator, step: int, train_time: float, phash: str
+    ) -> None:
+        state = {
+            "model": model.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "data_rng": data_gen.get_state(),
+            "step": step,
+            "train_time_s": train_time,
+            "protocol_hash": phash,
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state_all()
+        checkpoint.save_atomic(state, path)
+
+    def _complete(self, cell: Cell, phash: str) -> bool:
+        have = self.store.records(
+            suite=self.suite.name,
+            suite_version=self.suite.version,
+            task=cell.task.name,
+            model=cell.entry.name,
+            seed=cell.seed,
+            budget=cell.budget.name,
+        )
+        return {r.metric for r in have if r.protocol_hash == phash} >= set(self.suite.metrics)
+
+    def _evaluate(self, cell: Cell, model: Model, phash: str, train_time: float) -> list[ResultRecord]:
+        t0 = time.perf_counter()
+        generator = torch.Generator().manual_seed(cell.seed + EVAL_SEED_OFFSET)
+        fake = model.sample(self.suite.n_eval, generator).detach().cpu().double().numpy()
+        real = cell.task.reference(self.suite.n_eval).double().numpy()
+        inputs = MetricInputs(fake=fake.reshape(len(fake), -1), real=real.reshape(len(real), -1), task=cell.task)
+        values = {name: METRICS[name].fn(inputs) for name in self.suite.metrics}
+        wall = train_time + time.perf_counter() - t0
+        data_hash = cell.task.data_hash()
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        e = self.env
+        return [
+            ResultRecord(
+                suite=self.suite.name,
+                suite_version=self.suite.version,
+                task=cell.task.name,
+                model=cell.entry.name,
+                seed=cell.seed,
+                budget=cell.budget.name,
+                metric=name,
+                value=float(value),
+                n_samples=len(fake),
+                protocol_hash=phash,
+                data_hash=data_hash,
+                extractor_hash="",
+                benchbox_version=e.benchbox_version,
+                git_commit=e.git_commit,
+                torch_version=e.torch_version,
+                cuda_version=e.cuda_version,
+                device=e.device,
+                train_steps=cell.budget.steps,
+                wall_time_s=wall,
+                created_at=now,
+            )
+            for name, value in values.items()
+        ]
+
+
+def suite_meta(suite: Suite) -> dict[str, Any]:
+    """What a report needs besides the records: descriptions, metric directions, reported numbers."""
+    return {
+        "description": suite.description,
+        "tasks": [{"name": t.name, "description": getattr(t, "description", "")} for t in suite.tasks],
+        "models": [{"name": m.name, "description": m.description} for m in suite.models],
+        "metrics": [
+            {
+                "name": m,
+                "higher_is_better": METRICS[m].higher_is_better,
+                "decimals": METRICS[m].decimals,
+                "description": METRICS[m].description,
+            }
+            for m in suite.metrics
+        ],
+        "budgets": {
+            b.name: {"steps": b.steps, "seeds": list(b.seeds), "description": b.description} for b in suite.budgets
+        },
+        "reported": [r.__dict__ for r in suite.reported],
+        "references": list(suite.references),
+    }
+
+
+def summarize_outcomes(outcomes: list[RunOutcome]) -> str:
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged")}
+    lines = [f"{counts['done']} runs done, {counts['skipped']} already complete, {counts['diverged']} diverged"]
+    lines += [f"  diverged: {o.cell.label}: {o.detail}" for o in outcomes if o.status == "diverged"]
+    return "\n".join(lines)
+
+
+def make_cells(suite: Suite, entries: list[ModelEntry], budget: Budget, seeds: tuple[int, ...]) -> list[Cell]:
+    return [Cell(t, e, s, budget) for t in suite.tasks for e in entries for s in seeds]

@@ -1,0 +1,184 @@
+"""Suites: frozen, versioned protocols (data, models, budgets, seeds, metrics) and how to load them."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from benchbox.errors import BenchboxError, SuiteFileError
+from benchbox.registry import SUITES, load_builtins
+
+BUDGET_NAMES = ("smoke", "short", "full")
+
+
+class Task(Protocol):
+    """One data set a suite trains and scores on (e.g. the 8-Gaussian ring)."""
+
+    name: str
+    sample_shape: tuple[int, ...]
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """n training examples, drawn with the given generator."""
+
+    def reference(self, n: int) -> torch.Tensor:
+        """The fixed real set that metrics compare samples against."""
+
+    def data_hash(self) -> str:
+        """SHA-256 of everything that defines the data (constants and the reference set)."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long to train: generator steps, checkpoint spacing and the seeds to repeat over."""
+
+    name: str
+    steps: int
+    checkpoint_every: int
+    seeds: tuple[int, ...]
+    description: str = ""
+    # Config fields this budget changes for every model that has them, e.g. smaller nets so a CPU
+    # finishes in minutes. They are part of the budget's protocol and of every cell's protocol hash.
+    model_overrides: tuple[tuple[str, Any], ...] = ()
+
+    def apply(self, config: Any) -> Any:
+        """The config with this budget's overrides applied to the fields it has."""
+        if not dataclasses.is_dataclass(config):
+            return config
+        names = {f.name for f in dataclasses.fields(config)}
+        return dataclasses.replace(config, **{k: v for k, v in self.model_overrides if k in names})
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model of the suite: a registered model kind with its typed config."""
+
+    name: str
+    kind: str
+    config: Any
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ReportedResult:
+    """A number a paper reports for the same task and metric, shown beside ours and marked as reported."""
+
+    source: str  # short citation, e.g. "Lin et al. 2018, Table 1"
+    method: str  # the paper's name for the method, e.g. "PacGAN2"
+    task: str
+    metric: str
+    value: float
+    spread: float | None = None
+    spread_kind: str = ""  # what spread is: "s.e." (standard error) or "std"
+    comparable_to: str = ""  # our model entry that follows the same recipe, if any
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A fixed, versioned benchmark protocol. Changing anything that changes a number bumps version."""
+
+    name: str
+    version: int
+    description: str
+    tasks: tuple[Any, ...]
+    models: tuple[ModelEntry, ...]
+    budgets: tuple[Budget, ...]
+    metrics: tuple[str, ...]
+    n_eval: int
+    reported: tuple[ReportedResult, ...] = ()
+    references: tuple[str, ...] = field(default=())
+
+    def budget(self, name: str) -> Budget:
+        for b in self.budgets:
+            if b.name == name:
+                return b
+        known = ", ".join(b.name for b in self.budgets)
+        raise BenchboxError(f"suite '{self.name}' has no budget '{name}'", f"choose one of: {known}")
+
+    def task(self, name: str) -> Any:
+        return next(t for t in self.tasks if t.name == name)
+
+
+def protocol_hash(*parts: Any) -> str:
+    """A short hash of the reprs of the frozen dataclasses that define one table cell's protocol."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A registered suite by name, or the Suite defined as SUITE in a Python file."""
+    load_builtins()
+    if name_or_path in SUITES:
+        return SUITES[name_or_path]
+    path = Path(name_or_path)
+    if path.suffix == ".py" or path.exists():
+        return _load_suite_file(path)
+    known = ", ".join(sorted(SUITES))
+    raise BenchboxError(
+        f"unknown suite '{name_or_path}'", f"choose one of: {known}, or give a path to a suite .py file"
+    )
+
+
+def _load_suite_file(path: Path) -> Suite:
+    if not path.is_file():
+        raise SuiteFileError(f"suite file '{path}' does not exist", "check the path")
+    module_name = f"benchbox_user_suite_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise SuiteFileError(f"suite file '{path}' is not a Python file", "give a .py file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # any error in user code is reported, not raised as a traceback
+        line = getattr(exc, "lineno", None)
+        where = f" (line {line})" if line else ""
+        raise SuiteFileError(
+            f"suite file '{path}' failed to load{where}: {type(exc).__name__}: {exc}",
+            "fix the file; see benchmarks/toy2d.py for a working suite",
+        ) from exc
+    suite = getattr(module, "SUITE", None)
+    if not isinstance(suite, Suite):
+        raise SuiteFileError(
+            f"suite file '{path}' defines no SUITE of type benchbox.suite.Suite",
+            "add `SUITE = Suite(...)` at module level; see benchmarks/toy2d.py",
+        )
+    validate_suite(suite)
+    return suite
+
+
+def validate_suite(suite: Suite) -> None:
+    """Check that a suite's names resolve and its numbers make sense, before any training starts."""
+    from benchbox.registry import METRICS, MODELS
+
+    problems = []
+    if not suite.tasks:
+        problems.append("it has no tasks")
+    if not suite.models:
+        problems.append("it has no models")
+    if suite.n_eval < 1:
+        problems.append(f"n_eval is {suite.n_eval}")
+    for entry in suite.models:
+        if entry.kind not in MODELS:
+            problems.append(
+                f"model '{entry.name}' has unknown kind '{entry.kind}' (known: {', '.join(sorted(MODELS))})"
+            )
+        elif not isinstance(entry.config, MODELS[entry.kind].config_type):
+            want = MODELS[entry.kind].config_type.__name__
+            problems.append(f"model '{entry.name}' config is {type(entry.config).__name__}, not {want}")
+    for metric in suite.metrics:
+        if metric not in METRICS:
+            problems.append(f"unknown metric '{metric}' (known: {', '.join(sorted(METRICS))})")
+    for b in suite.budgets:
+        if b.name not in BUDGET_NAMES:
+            problems.append(f"budget '{b.name}' is not one of {', '.join(BUDGET_NAMES)}")
+        if b.steps < 1 or b.checkpoint_every < 1 or not b.seeds:
+            problems.append(f"budget '{b.name}' needs steps >= 1, checkpoint_every >= 1 and one seed or more")
+    if problems:
+        raise SuiteFileError(f"suite '{suite.name}' is malformed: {'; '.join(problems)}", "fix the suite definition")

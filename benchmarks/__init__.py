@@ -1,0 +1,1 @@
+"""Benchmark suites, one module each; each registers its Suite where it defines it."""

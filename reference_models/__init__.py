@@ -1,0 +1,1 @@
+"""Clean PyTorch reference implementations of the classic generative model families."""

@@ -1,0 +1,1 @@
+"""GANs: one table of losses, shared nets, one trainer."""

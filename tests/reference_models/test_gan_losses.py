@@ -1,0 +1,80 @@
+"""Each GAN loss against its paper's formula evaluated by hand on a few logits."""
+
+import math
+
+import pytest
+import torch
+
+from benchbox.errors import BenchboxError
+from reference_models.gan.losses import LOSSES, get_loss, gradient_penalty
+
+REAL = [0.5, -1.2, 2.0]
+FAKE = [-0.3, 1.1]
+
+
+def sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+def mean(xs):
+    return sum(xs) / len(xs)
+
+
+EXPECTED = {  # name: (discriminator loss, generator loss) by hand
+    "minimax": (
+        mean([-math.log(sigmoid(r)) for r in REAL]) + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
+        mean([math.log(1 - sigmoid(f)) for f in FAKE]),
+    ),
+    "non_saturating": (
+        mean([-math.log(sigmoid(r)) for r in REAL]) + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
+        mean([-math.log(sigmoid(f)) for f in FAKE]),
+    ),
+    "wasserstein": (mean(FAKE) - mean(REAL), -mean(FAKE)),
+    "least_squares": (
+        0.5 * mean([(r - 1) ** 2 for r in REAL]) + 0.5 * mean([f**2 for f in FAKE]),
+        0.5 * mean([(f - 1) ** 2 for f in FAKE]),
+    ),
+    "hinge": (mean([max(0, 1 - r) for r in REAL]) + mean([max(0, 1 + f) for f in FAKE]), -mean(FAKE)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_loss_matches_formula(name):
+    loss = get_loss(name)
+    real, fake = torch.tensor(REAL, dtype=torch.float64), torch.tensor(FAKE, dtype=torch.float64)
+    d_expected, g_expected = EXPECTED[name]
+    assert loss.d(real, fake).item() == pytest.approx(d_expected, rel=1e-12)
+    assert loss.g(real, fake).item() == pytest.approx(g_expected, rel=1e-12)
+
+
+def test_every_registered_loss_is_checked_here():
+    assert set(LOSSES) == set(EXPECTED)
+
+
+def test_unknown_loss_names_the_known_ones():
+    with pytest.raises(BenchboxError, match="hinge"):
+        get_loss("nonexistent")
+
+
+def test_gradient_penalty_on_linear_critic():
+    """A linear critic D(x) = w·x has ∇D = w everywhere, so the penalty is (‖w‖ − 1)² exactly."""
+    w = torch.tensor([3.0, 4.0], dtype=torch.float64)  # ‖w‖ = 5
+
+    def critic(x):
+        return x @ w
+
+    real, fake = torch.randn(16, 2, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(16.0, rel=1e-12)
+
+
+def test_gradient_penalty_interpolates_per_sample():
+    """With D(x) = ½‖x‖², ∇D(x̂) = x̂: per-sample ε gives norms that a single shared ε would not."""
+    torch.manual_seed(0)
+    real = torch.zeros(64, 2, dtype=torch.float64)
+    fake = torch.ones(64, 2, dtype=torch.float64)  # x̂ = (1 − ε)·(1, 1), ‖x̂‖ = √2 (1 − ε)
+    torch.manual_seed(1)
+    got = gradient_penalty(lambda x: 0.5 * (x**2).sum(1), real, fake).item()
+    torch.manual_seed(1)
+    eps = torch.rand(64, 1, dtype=torch.float64)
+    want = ((math.sqrt(2) * (1 - eps) - 1) ** 2).mean().item()
+    assert got == pytest.approx(want, rel=1e-12)
