@@ -77,7 +77,7 @@ def resolve_models(suite: Suite, names: list[str] | None) -> list[ModelEntry]:
         elif ":" in name:
             entries.append(ModelEntry(name, "user", import_factory(name), "user model"))
         else:
-            raise UnknownNameError(f"model of suite '{suite.name}'", name, [*by_name, "package.module:factory"])
+            raise UnknownNameError(f"model in suite '{suite.name}':", name, [*by_name, "package.module:factory"])
     return entries
 
 
@@ -228,15 +228,19 @@ class Runner:
         checkpoint.save_atomic(state, path)
 
     def _complete(self, cell: Cell, phash: str) -> bool:
-        have = self.store.records(
-            suite=self.suite.name,
-            suite_version=self.suite.version,
-            task=cell.task.name,
-            model=cell.entry.name,
-            seed=cell.seed,
-            budget=cell.budget.name,
-        )
+        have = self.store.records(**self._cell_key(cell))
         return {r.metric for r in have if r.protocol_hash == phash} >= set(self.suite.metrics)
+
+    def _cell_key(self, cell: Cell) -> dict[str, Any]:
+        """The store columns that name one run (every metric of it)."""
+        return {
+            "suite": self.suite.name,
+            "suite_version": self.suite.version,
+            "task": cell.task.name,
+            "model": cell.entry.name,
+            "seed": cell.seed,
+            "budget": cell.budget.name,
+        }
 
     def _evaluate(self, cell: Cell, model: Model, phash: str, train_time: float) -> list[ResultRecord]:
         t0 = time.perf_counter()
@@ -251,12 +255,7 @@ class Runner:
         e = self.env
         return [
             ResultRecord(
-                suite=self.suite.name,
-                suite_version=self.suite.version,
-                task=cell.task.name,
-                model=cell.entry.name,
-                seed=cell.seed,
-                budget=cell.budget.name,
+                **self._cell_key(cell),
                 metric=name,
                 value=float(value),
                 n_samples=len(fake),

@@ -46,7 +46,9 @@ def test_run_then_report_prints_the_same_table(tmp_path):
     assert "| gan-ns | 1 |" in ran.stdout and "*GAN (reported: Lin et al. 2018, Table 1, ± s.e.)*" in ran.stdout
     assert "**Provenance.**" in ran.stdout
     csv = cli("report", "--suite", "toy2d", "--store", str(store), "--format", "csv", "--out", str(tmp_path / "t.csv"))
-    assert csv.returncode == 0 and (tmp_path / "t.csv").read_text().startswith("suite,suite_version,budget,task,model")
+    assert csv.returncode == 0 and (tmp_path / "t.csv").read_text().startswith(
+        "suite,suite_version,budget,source,task,model"
+    )
 
 
 @pytest.mark.slow
@@ -157,7 +159,7 @@ def test_unknown_model(capsys, tmp_path):
     fails_with(
         capsys,
         ["run", "--suite", "toy2d", "--models", "gan-ns,bogus", "--store", str(tmp_path / "r.db")],
-        "unknown model of suite 'toy2d' 'bogus'",
+        "unknown model in suite 'toy2d': 'bogus'",
         "gan-ns",
     )
 

@@ -159,8 +159,8 @@ def provenance_block(records: list[ResultRecord], budget_meta: dict[str, Any]) -
         f"- protocol hashes: {distinct('protocol_hash')}",
         f"- code: benchbox {distinct('benchbox_version')} at commit {distinct('git_commit')}; "
         f"torch {distinct('torch_version')}"
-        + (f", CUDA {distinct('cuda_version')}" if distinct("cuda_version") else ""),
-        f"- device: {distinct('device')}; total wall time {wall / 60:.1f} min; recorded {min(r.created_at for r in records)} "
+        + (f" (built for CUDA {distinct('cuda_version')})" if distinct("cuda_version") else ""),
+        f"- device: {distinct('device')}; run time {wall / 60:.1f} min summed over runs (workers overlap); recorded {min(r.created_at for r in records)} "
         f"to {max(r.created_at for r in records)}",
     ]
     if budget_meta.get("seeds") and sorted(budget_meta["seeds"]) != sorted({r.seed for r in records}):
@@ -169,11 +169,28 @@ def provenance_block(records: list[ResultRecord], budget_meta: dict[str, Any]) -
 
 
 def csv_report(store: ResultStore, suite: str, version: int | None = None, budget: str | None = None) -> str:
+    """Our summaries (source "ours") and the reported numbers (source = the citation) in one long table."""
     frames = []
     for v, b in select(store, suite, version, budget):
-        s = summarize(store.records(suite=suite, suite_version=v, budget=b))
-        s.insert(0, "budget", b)
-        s.insert(0, "suite_version", v)
-        s.insert(0, "suite", suite)
-        frames.append(s)
-    return pd.concat(frames).to_csv(index=False)
+        ours = summarize(store.records(suite=suite, suite_version=v, budget=b))
+        ours.insert(0, "source", "ours")
+        reported = pd.DataFrame(
+            {
+                "source": f"reported: {r['source']}",
+                "task": r["task"],
+                "model": r["method"],
+                "metric": r["metric"],
+                "mean": r["value"],
+                "std": r["spread"] if r.get("spread_kind") == "std" else math.nan,
+                "sem": r["spread"] if r.get("spread_kind") == "s.e." else math.nan,
+            }
+            for r in store.suite_meta(suite, v).get("reported", [])
+        )
+        for frame in (ours, reported):
+            frame.insert(0, "budget", b)
+            frame.insert(0, "suite_version", v)
+            frame.insert(0, "suite", suite)
+        frames += [ours, reported]
+    table = pd.concat(frames, ignore_index=True)
+    table["seeds"] = table["seeds"].astype("Int64")  # blank for reported rows, an integer for ours
+    return table.to_csv(index=False)
