@@ -57,8 +57,11 @@ def run_parallel(runner: Runner, suite_ref: str, cells: list[Cell], jobs: int) -
     outcomes: dict[int, RunOutcome] = {}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(setup,)) as pool:
+        # Longest runs first (several critic steps per generator step), so no worker idles at the end.
+        order = sorted(range(len(cells)), key=lambda i: -getattr(cells[i].entry.config, "n_critic", 1))
         futures = {
-            pool.submit(_run_one, c.task.name, c.entry.name, c.seed, c.budget.name): i for i, c in enumerate(cells)
+            pool.submit(_run_one, cells[i].task.name, cells[i].entry.name, cells[i].seed, cells[i].budget.name): i
+            for i in order
         }
         with tqdm(total=len(cells), desc=f"runs ({jobs} workers)", dynamic_ncols=True) as bar:
             for future in as_completed(futures):

@@ -6,6 +6,7 @@ import importlib
 import inspect
 import logging
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -51,6 +53,13 @@ class RunOutcome:
     status: str  # "done", "skipped" (already complete, with --resume) or "diverged"
     records: tuple[ResultRecord, ...] = ()
     detail: str = ""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and Python's random, for models (ours or users') that draw from any of them."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -171,13 +180,15 @@ class Runner:
             log.info("%s: already complete, skipped (--resume)", cell.label)
             return RunOutcome(cell, "skipped")
 
-        torch.manual_seed(cell.seed)
+        seed_everything(cell.seed)
         data_gen = torch.Generator().manual_seed(cell.seed + DATA_SEED_OFFSET)
         model = build_model(cell.entry, cell.budget, ModelContext(tuple(cell.task.sample_shape), self.device))
         step, train_time = 0, 0.0
         if state is not None:
             model.load_state_dict(state["model"])
             torch.set_rng_state(state["torch_rng"])
+            random.setstate(state["python_rng"])
+            np.random.set_state(state["numpy_rng"])
             if self.device.type == "cuda" and "cuda_rng" in state:
                 torch.cuda.set_rng_state_all(state["cuda_rng"])
             data_gen.set_state(state["data_rng"])
@@ -218,6 +229,8 @@ class Runner:
         state = {
             "model": model.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            "python_rng": random.getstate(),
+            "numpy_rng": np.random.get_state(),
             "data_rng": data_gen.get_state(),
             "step": step,
             "train_time_s": train_time,
