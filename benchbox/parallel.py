@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ _runner: Runner | None = None
 
 def _init_worker(setup: WorkerSetup) -> None:
     global _runner
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     torch.set_num_threads(setup.threads)
     suite = load_suite(setup.suite_ref)
     _runner = Runner(
@@ -56,7 +58,8 @@ def run_parallel(runner: Runner, suite_ref: str, cells: list[Cell], jobs: int) -
     setup = WorkerSetup(suite_ref, runner.store.path, runner.device.type, runner.resume, threads)
     outcomes: dict[int, RunOutcome] = {}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(setup,)) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(setup,))
+    try:
         # Longest runs first (several critic steps per generator step), so no worker idles at the end.
         order = sorted(range(len(cells)), key=lambda i: -getattr(cells[i].entry.config, "n_critic", 1))
         futures = {
@@ -69,4 +72,10 @@ def run_parallel(runner: Runner, suite_ref: str, cells: list[Cell], jobs: int) -
                 status, detail = future.result()
                 outcomes[i] = RunOutcome(cells[i], status, detail=detail)
                 bar.update()
+    except BaseException:  # Ctrl-C or a failed run: stop the workers now; their checkpoints are atomic
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [outcomes[i] for i in range(len(cells))]
