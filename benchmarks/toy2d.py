@@ -40,74 +40,32 @@ MODELS = (
 )
 
 
-def _reported(
-    source: str, method: str, task: str, values: dict[str, tuple[float, float | None]], **kw: str
-) -> tuple[ReportedResult, ...]:
-    return tuple(ReportedResult(source, method, task, metric, v, s, **kw) for metric, (v, s) in values.items())
-
-
-_PACGAN_T1 = "Lin et al. 2018, Table 1"  # mean ± standard error over 10 trials, same nets, 400 epochs
-_VEEGAN_T1 = "Srivastava et al. 2017, Table 1"  # mean over 5 runs, VEEGAN's own nets and budget
+# Lin et al. 2018 (PacGAN), Table 1: mean ± standard error over 10 trials, PacGAN's nets, 400 epochs.
+# Rows: (method, task, our comparable model, modes_covered, high_quality_pct, reverse_kl), values (mean, s.e.).
+PACGAN_TABLE_1 = (
+    ("GAN", "ring8", "gan-ns", (6.3, 0.5), (98.2, 0.2), (0.45, 0.09)),
+    ("PacGAN2", "ring8", "pacgan2", (7.9, 0.1), (95.6, 2.0), (0.07, 0.03)),
+    ("GAN", "grid25", "gan-ns", (17.3, 0.8), (94.8, 0.7), (0.70, 0.07)),
+    ("PacGAN2", "grid25", "pacgan2", (23.8, 0.7), (91.3, 0.8), (0.13, 0.04)),
+)
+# Srivastava et al. 2017 (VEEGAN), Table 1: mean over 5 runs, VEEGAN's own nets and budget, no spread given.
+# Rows: (method, task, modes_covered, high_quality_pct).
+VEEGAN_TABLE_1 = (
+    ("GAN", "ring8", 1.0, 99.3),
+    ("VEEGAN", "ring8", 8.0, 52.9),
+    ("GAN", "grid25", 3.3, 0.5),
+    ("VEEGAN", "grid25", 24.6, 40.0),
+)
 REPORTED = (
-    *_reported(
-        _PACGAN_T1,
-        "GAN",
-        "ring8",
-        {"modes_covered": (6.3, 0.5), "high_quality_pct": (98.2, 0.2), "reverse_kl": (0.45, 0.09)},
-        spread_kind="s.e.",
-        comparable_to="gan-ns",
+    *(
+        ReportedResult("Lin et al. 2018, Table 1", method, task, metric, mean, se, "s.e.", comparable_to=ours)
+        for method, task, ours, *values in PACGAN_TABLE_1
+        for metric, (mean, se) in zip(("modes_covered", "high_quality_pct", "reverse_kl"), values, strict=True)
     ),
-    *_reported(
-        _PACGAN_T1,
-        "PacGAN2",
-        "ring8",
-        {"modes_covered": (7.9, 0.1), "high_quality_pct": (95.6, 2.0), "reverse_kl": (0.07, 0.03)},
-        spread_kind="s.e.",
-        comparable_to="pacgan2",
-    ),
-    *_reported(
-        _PACGAN_T1,
-        "GAN",
-        "grid25",
-        {"modes_covered": (17.3, 0.8), "high_quality_pct": (94.8, 0.7), "reverse_kl": (0.70, 0.07)},
-        spread_kind="s.e.",
-        comparable_to="gan-ns",
-    ),
-    *_reported(
-        _PACGAN_T1,
-        "PacGAN2",
-        "grid25",
-        {"modes_covered": (23.8, 0.7), "high_quality_pct": (91.3, 0.8), "reverse_kl": (0.13, 0.04)},
-        spread_kind="s.e.",
-        comparable_to="pacgan2",
-    ),
-    *_reported(
-        _VEEGAN_T1,
-        "GAN",
-        "ring8",
-        {"modes_covered": (1.0, None), "high_quality_pct": (99.3, None)},
-        note="VEEGAN's nets",
-    ),
-    *_reported(
-        _VEEGAN_T1,
-        "VEEGAN",
-        "ring8",
-        {"modes_covered": (8.0, None), "high_quality_pct": (52.9, None)},
-        note="VEEGAN's nets",
-    ),
-    *_reported(
-        _VEEGAN_T1,
-        "GAN",
-        "grid25",
-        {"modes_covered": (3.3, None), "high_quality_pct": (0.5, None)},
-        note="VEEGAN's nets",
-    ),
-    *_reported(
-        _VEEGAN_T1,
-        "VEEGAN",
-        "grid25",
-        {"modes_covered": (24.6, None), "high_quality_pct": (40.0, None)},
-        note="VEEGAN's nets",
+    *(
+        ReportedResult("Srivastava et al. 2017, Table 1", method, task, metric, value, note="VEEGAN's nets")
+        for method, task, *values in VEEGAN_TABLE_1
+        for metric, value in zip(("modes_covered", "high_quality_pct"), values, strict=True)
     ),
 )
 
