@@ -24,12 +24,20 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"benchbox: error: {message}; see `{self.prog} --help`\n")
 
 
+def seed(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
 def csv_list(kind: type) -> type:
     def parse(text: str) -> list:
         try:
             items = [kind(x.strip()) for x in text.split(",") if x.strip()]
         except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of {kind.__name__}s") from exc
+            what = "non-negative integers" if kind is seed else f"{kind.__name__}s"
+            raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of {what}") from exc
         if not items:
             raise argparse.ArgumentTypeError("the list is empty")
         return items
@@ -58,7 +66,7 @@ def build_parser() -> Parser:
         help="comma-separated model names of the suite, or "
         "package.module:factory for your own model (default: all of the suite's models)",
     )
-    run.add_argument("--seeds", type=csv_list(int), help="comma-separated seeds (default: the budget's seeds)")
+    run.add_argument("--seeds", type=csv_list(seed), help="comma-separated seeds (default: the budget's seeds)")
     run.add_argument(
         "--budget", default="short", choices=["smoke", "short", "full"], help="training budget (default: short)"
     )
@@ -120,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     budget = suite.budget(args.budget)
     entries = resolve_models(suite, args.models)
     device = resolve_device(args.device)
-    seeds = tuple(args.seeds) if args.seeds else budget.seeds
+    seeds = tuple(dict.fromkeys(args.seeds)) if args.seeds else budget.seeds
     store = ResultStore(args.store)
     log.info(
         "suite %s v%d, budget %s, %d models × %d tasks × %d seeds on %s",

@@ -80,7 +80,7 @@ def resolve_models(suite: Suite, names: list[str] | None) -> list[ModelEntry]:
         return list(suite.models)
     by_name = {m.name: m for m in suite.models}
     entries = []
-    for name in names:
+    for name in dict.fromkeys(names):  # a name given twice runs once
         if name in by_name:
             entries.append(by_name[name])
         elif ":" in name:

@@ -194,7 +194,8 @@ def test_malformed_suite_file(capsys, tmp_path, text, fragment):
 def test_bad_budget_and_device_values(capsys):
     fails_with(capsys, ["run", "--suite", "toy2d", "--budget", "huge"], "invalid choice: 'huge'", "smoke")
     fails_with(capsys, ["run", "--suite", "toy2d", "--device", "tpu"], "invalid choice: 'tpu'", "cuda")
-    fails_with(capsys, ["run", "--suite", "toy2d", "--seeds", "a,b"], "comma-separated list of ints")
+    fails_with(capsys, ["run", "--suite", "toy2d", "--seeds", "a,b"], "comma-separated list of non-negative integers")
+    fails_with(capsys, ["run", "--suite", "toy2d", "--seeds", "0,-1"], "'0,-1' is not a comma-separated list")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without a GPU")
