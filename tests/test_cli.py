@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -227,7 +228,8 @@ def test_report_without_results(capsys, tmp_path):
 
 
 def test_console_script_and_module_entry_points():
-    for command in (["benchbox", "--help"], [sys.executable, "-m", "benchbox", "run", "--help"]):
+    script = Path(sys.executable).parent / "benchbox"  # where pip puts the console script of this interpreter
+    for command in ([str(script), "--help"], [sys.executable, "-m", "benchbox", "run", "--help"]):
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0 and "usage:" in done.stdout
 
