@@ -1,0 +1,46 @@
+"""Kernel Inception Distance (Bińkowski et al. 2018, "Demystifying MMD GANs"): the unbiased MMD² with the
+cubic polynomial kernel k(x, y) = (x·y / d + 1)³, averaged over random subsets drawn as torch-fidelity draws them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchbox.errors import BenchboxError
+from benchbox.metrics import check_points
+
+
+def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0) -> np.ndarray:
+    """(x·y / d + coef0)^degree for every pair of rows."""
+    return (x @ y.T / x.shape[1] + coef0) ** degree
+
+
+def mmd2_unbiased(k_xx: np.ndarray, k_xy: np.ndarray, k_yy: np.ndarray) -> float:
+    """Σ_{i≠j} k(x_i, x_j)/(m(m−1)) + Σ_{i≠j} k(y_i, y_j)/(m(m−1)) − 2 Σ_{i,j} k(x_i, y_j)/m²."""
+    m = k_xx.shape[0]
+    within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+    return float(within - 2 * k_xy.sum() / (m * m))
+
+
+def kernel_distance(
+    fake: np.ndarray, real: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 2020
+) -> tuple[float, float]:
+    """Mean and std of the unbiased MMD² over `subsets` random subsets of `subset_size` rows of each set.
+
+    Subsets are drawn with numpy's RandomState(seed), fake then real, as torch-fidelity does (its
+    rng_seed defaults to 2020), so the same features give torch-fidelity's KID.
+    """
+    fake = check_points(fake, "generated features")
+    real = check_points(real, "real features", dim=fake.shape[1])
+    if subset_size > min(len(fake), len(real)):
+        raise BenchboxError(
+            f"KID subset size {subset_size} is larger than the sample count ({len(fake)} generated, {len(real)} real)",
+            f"use a subset size of at most {min(len(fake), len(real))}, or more samples",
+        )
+    rng = np.random.RandomState(seed)
+    values = np.empty(subsets)
+    for i in range(subsets):
+        x = fake[rng.choice(len(fake), subset_size, replace=False)]
+        y = real[rng.choice(len(real), subset_size, replace=False)]
+        values[i] = mmd2_unbiased(polynomial_kernel(x, x), polynomial_kernel(x, y), polynomial_kernel(y, y))
+    return float(values.mean()), float(values.std())
