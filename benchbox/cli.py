@@ -146,12 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     jobs = min(default_jobs if args.jobs is None else args.jobs, len(cells))
     if jobs < 1:
         raise BenchboxError(f"--jobs {args.jobs} is not a positive number", "pass --jobs 1 or more")
-    if jobs == 1:
-        outcomes = runner.run(entries, budget, seeds)
-    else:
-        from benchbox.parallel import run_parallel
-
-        outcomes = run_parallel(runner, args.suite, cells, jobs)
+    outcomes = runner.run(cells, jobs=jobs, suite_ref=args.suite)
     print(summarize_outcomes(outcomes), file=sys.stderr)
     print(markdown_report(store, suite.name, suite.version, budget.name), end="")
     return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from benchbox.runner import Cell, Runner, RunOutcome, resolve_models, suite_meta
+from benchbox.runner import Cell, Runner, RunOutcome, resolve_models
 from benchbox.store import ResultStore
 from benchbox.suite import load_suite
 
@@ -53,7 +53,6 @@ def _run_one(task: str, model: str, seed: int, budget: str) -> tuple[str, str]:
 
 def run_parallel(runner: Runner, suite_ref: str, cells: list[Cell], jobs: int) -> list[RunOutcome]:
     """Run cells in `jobs` processes; returns outcomes in the order of `cells`."""
-    runner.store.put_suite_meta(runner.suite.name, runner.suite.version, suite_meta(runner.suite))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     setup = WorkerSetup(suite_ref, runner.store.path, runner.device.type, runner.resume, threads)
     outcomes: dict[int, RunOutcome] = {}

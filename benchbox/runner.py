@@ -149,11 +149,14 @@ class Runner:
         self.env: Environment = environment(device)
         self.checkpoint_root = store.path.parent / "checkpoints"
 
-    def run(self, entries: list[ModelEntry], budget: Budget, seeds: tuple[int, ...]) -> list[RunOutcome]:
+    def run(self, cells: list[Cell], jobs: int = 1, suite_ref: str = "") -> list[RunOutcome]:
+        """Run cells in order here, or in `jobs` worker processes that reload the suite from `suite_ref`."""
         self.store.put_suite_meta(self.suite.name, self.suite.version, suite_meta(self.suite))
-        for name in self.suite.metrics:
-            METRICS.get_or_fail(name)
-        return [self.run_cell(cell) for cell in make_cells(self.suite, entries, budget, seeds)]
+        if jobs > 1:
+            from benchbox.parallel import run_parallel
+
+            return run_parallel(self, suite_ref or self.suite.name, cells, jobs)
+        return [self.run_cell(cell) for cell in cells]
 
     def checkpoint_path(self, cell: Cell) -> Path:
         model_dir = cell.entry.name.replace(":", "_").replace("/", "_")

@@ -115,6 +115,7 @@ def load_suite(name_or_path: str) -> Suite:
     """A registered suite by name, or the Suite defined as SUITE in a Python file."""
     load_builtins()
     if name_or_path in SUITES:
+        validate_suite(SUITES[name_or_path])
         return SUITES[name_or_path]
     path = Path(name_or_path)
     if path.suffix == ".py" or path.exists():

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from benchbox.provenance import git_commit
-from benchbox.runner import Runner, resolve_models
+from benchbox.runner import Runner, make_cells, resolve_models
 from benchbox.store import ResultStore
 from benchmarks.toy2d import SUITE
 
@@ -21,7 +21,7 @@ class Interrupt(Exception):
 def run(store_path, resume=False, on_checkpoint=None, models=("gan-ns", "wgan-gp")):
     store = ResultStore(store_path)
     runner = Runner(SUITE, store, CPU, resume=resume, on_checkpoint=on_checkpoint, progress=False)
-    return runner, runner.run(resolve_models(SUITE, list(models)), SMOKE, (0,))
+    return runner, runner.run(make_cells(SUITE, resolve_models(SUITE, list(models)), SMOKE, (0,)))
 
 
 def values(store_path):

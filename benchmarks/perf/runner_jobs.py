@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 
-from benchbox.parallel import run_parallel
 from benchbox.runner import Runner, make_cells, resolve_models
 from benchbox.store import ResultStore
 from benchbox.suite import load_suite
@@ -39,8 +38,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         sequential = Runner(suite, ResultStore(Path(tmp) / "seq.db"), torch.device("cpu"), progress=False)
-        for cell in cells:
-            sequential.run_cell(cell)
+        sequential.run(cells)
         t_seq = time.perf_counter() - t0
 
         # Workers reload the suite by name, so they train the registered short budget; give them the same steps.
@@ -52,7 +50,7 @@ def main() -> None:
             "SUITE = dataclasses.replace(S, budgets=(b,))\n"
         )
         t0 = time.perf_counter()
-        run_parallel(parallel, str(suite_file), cells, args.jobs)
+        parallel.run(cells, jobs=args.jobs, suite_ref=str(suite_file))
         t_par = time.perf_counter() - t0
 
     n = len(cells) * args.steps
