@@ -52,9 +52,29 @@ class MetricDef:
     decimals: int = 3
 
 
+@dataclass(frozen=True)
+class ScoreDef:
+    """A metric family of the feature engine (`benchbox score --metrics NAME`): a pure function of features.
+
+    `fn(fake, real, **settings) -> {value name: value}` reads the extractor output named `output` ("pool" for
+    the embedding, "logits" for class scores); `real` is None when `needs_real` is False. `values` maps each
+    value name it returns to whether higher is better. The engine names values for the feature space.
+    """
+
+    name: str
+    fn: Callable[..., dict[str, float]]
+    output: str
+    needs_real: bool
+    values: dict[str, bool]
+    description: str
+
+
 SUITES = Registry("suite")
 MODELS = Registry("model")
 METRICS = Registry("metric")
+SCORES = Registry("metric family")
+EXTRACTORS = Registry("feature space")
+DATASETS = Registry("dataset")
 
 
 def register_suite(suite: T) -> T:
@@ -80,6 +100,36 @@ def register_metric(
     return deco
 
 
+def register_score(
+    name: str, *, output: str, needs_real: bool, values: dict[str, bool], description: str
+) -> Callable[[Callable[..., dict[str, float]]], Callable[..., dict[str, float]]]:
+    def deco(fn: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
+        SCORES.add(name, ScoreDef(name, fn, output, needs_real, dict(values), description))
+        return fn
+
+    return deco
+
+
+def register_extractor(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a feature-space builder `build(variant: str | None, options: ExtractorOptions) -> Extractor`."""
+
+    def deco(build: Callable[..., Any]) -> Callable[..., Any]:
+        EXTRACTORS.add(name, build)
+        return build
+
+    return deco
+
+
+def register_dataset(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a labelled image dataset loader `load(split: str) -> benchbox.data.LabeledImages`."""
+
+    def deco(load: Callable[..., Any]) -> Callable[..., Any]:
+        DATASETS.add(name, load)
+        return load
+
+    return deco
+
+
 _loaded = False
 
 
@@ -89,7 +139,7 @@ def load_builtins() -> None:
     if _loaded:
         return
     _loaded = True
-    for package in ("benchbox.metrics", "reference_models", "benchmarks"):
+    for package in ("benchbox.metrics", "benchbox.features", "benchbox.data", "reference_models", "benchmarks"):
         pkg = importlib.import_module(package)
         for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{package}."):
             if ".perf" not in info.name:

@@ -1,1 +1,19 @@
-"""Data sources, one module each."""
+"""Data sources, one module each. Labelled image datasets register a loader with `register_dataset`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class LabeledImages:
+    """One split of a labelled image dataset: uint8 N×C×H×W images, int64 labels, and what they are."""
+
+    name: str  # dataset name as registered, e.g. "digits"
+    split: str  # "train" or "test"
+    images: torch.Tensor
+    labels: torch.Tensor
+    num_classes: int
+    data_hash: str  # SHA-256 of images and labels, for cache keys and provenance

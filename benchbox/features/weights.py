@@ -1,0 +1,116 @@
+"""Finding network weights: an explicit path, then an environment variable, then benchbox's cache folder, then a
+download from the canonical release checked by SHA-256. Never a silent fall-back to other weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchbox.errors import BenchboxError
+
+DOWNLOAD_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where a weights file comes from and how to recognise it.
+
+    `sha256` is the published file's SHA-256, or its leading hex digits where only those are published (torch.hub's
+    filename convention, e.g. "-6726825d.pth"); a file matches when its digest starts with it.
+    """
+
+    name: str  # what the user reads in errors: "Inception-v3 (torch-fidelity)"
+    filename: str  # name in the cache folder
+    url: str | None  # canonical release; None where there is no single download (user checkpoints)
+    sha256: str | None
+    env_var: str  # e.g. BENCHBOX_INCEPTION_WEIGHTS
+    option: str  # the CLI option, e.g. --inception-weights
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    path: Path
+    sha256: str
+    canonical: bool  # the digest matches the published one
+
+
+def cache_root() -> Path:
+    """benchbox's cache folder: $BENCHBOX_CACHE, else $XDG_CACHE_HOME/benchbox, else ~/.cache/benchbox."""
+    if os.environ.get("BENCHBOX_CACHE"):
+        return Path(os.environ["BENCHBOX_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "benchbox"
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _matches(spec: WeightsSpec, digest: str) -> bool:
+    return spec.sha256 is None or digest.startswith(spec.sha256.lower())
+
+
+def _checked(spec: WeightsSpec, path: Path, origin: str, allow_custom: bool) -> ResolvedWeights:
+    if not path.is_file():
+        raise BenchboxError(f"{spec.name} weights file '{path}' ({origin}) does not exist", f"fix the path in {origin}")
+    digest = sha256_of_file(path)
+    canonical = _matches(spec, digest)
+    if not canonical and not allow_custom:
+        raise BenchboxError(
+            f"{spec.name} weights '{path}' have SHA-256 {digest[:16]}…, not the published {spec.sha256}…",
+            "use the published file, or pass --custom-weights to score with these (metrics are then renamed, not FID)",
+        )
+    return ResolvedWeights(path, digest, canonical)
+
+
+def resolve_weights(spec: WeightsSpec, path: Path | str | None = None, allow_custom: bool = False) -> ResolvedWeights:
+    """The weights file to use, found in the documented order; raises a BenchboxError saying where to put it."""
+    if path is not None:
+        return _checked(spec, Path(path).expanduser(), spec.option, allow_custom)
+    if os.environ.get(spec.env_var):
+        return _checked(spec, Path(os.environ[spec.env_var]).expanduser(), f"${spec.env_var}", allow_custom)
+    cached = cache_root() / "weights" / spec.filename
+    if cached.is_file():
+        found = _checked(spec, cached, "the cache folder", allow_custom=False)
+        return found
+    if spec.url is None:
+        raise BenchboxError(
+            f"no {spec.name} weights given", f"pass {spec.option} PATH or set {spec.env_var}, or put the file at {cached}"
+        )
+    download(spec, cached)
+    return _checked(spec, cached, "the download", allow_custom=False)
+
+
+def download(spec: WeightsSpec, dest: Path) -> None:
+    """Fetch the canonical file into `dest` atomically; a digest mismatch leaves nothing behind."""
+    offline_hint = f"put the file at {dest}, pass {spec.option} PATH or set {spec.env_var} (source: {spec.url})"
+    if os.environ.get("BENCHBOX_OFFLINE"):
+        raise BenchboxError(f"{spec.name} weights are not in the cache and BENCHBOX_OFFLINE is set", offline_hint)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(spec.url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                out.write(block)
+        digest = sha256_of_file(Path(tmp))
+        if not _matches(spec, digest):
+            raise BenchboxError(
+                f"downloaded {spec.name} weights have SHA-256 {digest[:16]}…, not the published {spec.sha256}…",
+                "the download is corrupt or the release changed; retry, or fetch the file by hand",
+            )
+        os.replace(tmp, dest)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise BenchboxError(f"cannot download {spec.name} weights ({exc})", offline_hint) from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
