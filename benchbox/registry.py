@@ -67,6 +67,7 @@ class ScoreDef:
     needs_real: bool
     values: dict[str, bool]
     description: str
+    min_samples: Callable[..., int] | None = None  # (dim, **settings) -> fewest samples per set it can use
 
 
 SUITES = Registry("suite")
@@ -101,10 +102,16 @@ def register_metric(
 
 
 def register_score(
-    name: str, *, output: str, needs_real: bool, values: dict[str, bool], description: str
+    name: str,
+    *,
+    output: str,
+    needs_real: bool,
+    values: dict[str, bool],
+    description: str,
+    min_samples: Callable[..., int] | None = None,
 ) -> Callable[[Callable[..., dict[str, float]]], Callable[..., dict[str, float]]]:
     def deco(fn: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
-        SCORES.add(name, ScoreDef(name, fn, output, needs_real, dict(values), description))
+        SCORES.add(name, ScoreDef(name, fn, output, needs_real, dict(values), description, min_samples))
         return fn
 
     return deco

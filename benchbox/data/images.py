@@ -120,7 +120,9 @@ def _load_folder(folder: Path) -> torch.Tensor:
             raise BenchboxError(f"cannot decode image '{file}'", "remove or re-save the corrupt file") from exc
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
-        raise BenchboxError(f"images in '{folder}' have different sizes {sorted(shapes)[:3]}", "resize them to one size")
+        raise BenchboxError(
+            f"images in '{folder}' have different sizes {sorted(shapes)[:3]}", "resize them to one size"
+        )
     return nhwc_array_to_nchw(np.stack(arrays), f"folder '{folder}'")
 
 
@@ -133,4 +135,6 @@ def load_images(source: str | Path) -> torch.Tensor:
         return nhwc_array_to_nchw(_load_array(path), f"'{path}'")
     if not path.exists():
         raise BenchboxError(f"'{source}' does not exist", "pass a folder of images, a .npy/.npz file or a dataset name")
-    raise BenchboxError(f"'{source}' is not a folder or a .npy/.npz file", "pass a folder of PNG/JPEG images or an array")
+    raise BenchboxError(
+        f"'{source}' is not a folder or a .npy/.npz file", "pass a folder of PNG/JPEG images or an array"
+    )

@@ -47,9 +47,7 @@ class Extractor(Protocol):
 def cache_identity(extractor: Extractor) -> str:
     """Everything about an extractor that its features depend on, as one string for the cache key."""
     outputs = ",".join(f"{k}:{v}" for k, v in sorted(extractor.outputs.items()))
-    return "|".join(
-        (extractor.name, extractor.version, extractor.weights_sha256, extractor.preprocessing, outputs)
-    )
+    return "|".join((extractor.name, extractor.version, extractor.weights_sha256, extractor.preprocessing, outputs))
 
 
 def metric_name(base: str, tag: str) -> str:

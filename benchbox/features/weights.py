@@ -85,7 +85,8 @@ def resolve_weights(spec: WeightsSpec, path: Path | str | None = None, allow_cus
         return found
     if spec.url is None:
         raise BenchboxError(
-            f"no {spec.name} weights given", f"pass {spec.option} PATH or set {spec.env_var}, or put the file at {cached}"
+            f"no {spec.name} weights given",
+            f"pass {spec.option} PATH or set {spec.env_var}, or put the file at {cached}",
         )
     download(spec, cached)
     return _checked(spec, cached, "the download", allow_custom=False)

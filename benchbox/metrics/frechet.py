@@ -8,6 +8,7 @@ import numpy as np
 
 from benchbox.errors import BenchboxError
 from benchbox.metrics import check_points
+from benchbox.registry import register_score
 
 
 def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,3 +55,15 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 def frechet_distance_of_features(fake: np.ndarray, real: np.ndarray) -> float:
     return frechet_distance(*gaussian_statistics(fake), *gaussian_statistics(real))
+
+
+@register_score(
+    "fid",
+    output="pool",
+    needs_real=True,
+    values={"fd": False},
+    description="Fréchet distance of Gaussians fitted to the features (FID in canonical Inception pool3 space)",
+    min_samples=lambda dim, **_: dim + 1,  # a non-singular covariance
+)
+def fid_family(fake: np.ndarray, real: np.ndarray, **_: object) -> dict[str, float]:
+    return {"fd": frechet_distance_of_features(fake, real)}

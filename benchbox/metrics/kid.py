@@ -8,6 +8,7 @@ import numpy as np
 
 from benchbox.errors import BenchboxError
 from benchbox.metrics import check_points
+from benchbox.registry import register_score
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0) -> np.ndarray:
@@ -44,3 +45,18 @@ def kernel_distance(
         y = real[rng.choice(len(real), subset_size, replace=False)]
         values[i] = mmd2_unbiased(polynomial_kernel(x, x), polynomial_kernel(x, y), polynomial_kernel(y, y))
     return float(values.mean()), float(values.std())
+
+
+@register_score(
+    "kid",
+    output="pool",
+    needs_real=True,
+    values={"kid": False, "kid_std": False},
+    description="Kernel distance: unbiased MMD² with the cubic polynomial kernel over random subsets",
+    min_samples=lambda dim, *, kid_subset_size=1000, **_: kid_subset_size,
+)
+def kid_family(
+    fake: np.ndarray, real: np.ndarray, *, kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 2020, **_
+) -> dict[str, float]:
+    mean, std = kernel_distance(fake, real, kid_subsets, kid_subset_size, seed)
+    return {"kid": mean, "kid_std": std}

@@ -1,0 +1,69 @@
+"""Batched feature extraction: uint8 images stay uint8 until the extractor's own resize; features come back as
+float32 numpy arrays; results do not depend on the batch size beyond float round-off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from benchbox.data.images import check_images, content_hash
+from benchbox.errors import BenchboxError
+from benchbox.features import Extractor, cache_identity
+from benchbox.features.cache import FeatureCache, feature_key
+
+
+def extract_batches(
+    extractor: Extractor, batches: Iterable[torch.Tensor], total: int | None = None, progress: bool = False
+) -> dict[str, np.ndarray]:
+    """Features of a stream of uint8 N×C×H×W batches (e.g. straight from a sampler), concatenated in order."""
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in extractor.outputs}
+    with tqdm(total=total, unit="img", desc=f"features ({extractor.name})", disable=not progress) as bar:
+        for batch in batches:
+            out = extractor.features(check_images(batch))
+            for name in parts:
+                values = out[name].detach().float().cpu().numpy()
+                if not np.isfinite(values).all():
+                    raise BenchboxError(
+                        f"the {extractor.name} extractor gave NaN or Inf features",
+                        "check the weights file; the images are valid uint8",
+                    )
+                parts[name].append(values)
+            bar.update(len(batch))
+    if not parts or not next(iter(parts.values())):
+        raise BenchboxError("no images to extract features from", "pass at least one image")
+    return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+
+
+def extract(
+    extractor: Extractor, images: torch.Tensor, batch_size: int = 64, progress: bool = False
+) -> dict[str, np.ndarray]:
+    images = check_images(images)
+    if batch_size < 1:
+        raise BenchboxError(f"batch size {batch_size} is not positive", "pass --batch-size 1 or more")
+    batches = (images[i : i + batch_size] for i in range(0, len(images), batch_size))
+    return extract_batches(extractor, batches, total=len(images), progress=progress)
+
+
+def cached_features(
+    extractor: Extractor,
+    images: torch.Tensor,
+    cache: FeatureCache | None,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> tuple[dict[str, np.ndarray], str, bool]:
+    """(features, images content hash, whether they came from the cache). Only complete results are cached."""
+    images = check_images(images)
+    images_hash = content_hash(images)
+    key = feature_key(images_hash, cache_identity(extractor))
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None and set(hit) == set(extractor.outputs) and all(len(v) == len(images) for v in hit.values()):
+            return hit, images_hash, True
+    features = extract(extractor, images, batch_size, progress)
+    if cache is not None:
+        cache.put(key, features)
+    return features, images_hash, False

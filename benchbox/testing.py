@@ -1,0 +1,58 @@
+"""Stand-ins for what cannot be downloaded offline, for tests and speed benchmarks only: cheap varied images and a
+random-init Inception-v3 in torch-fidelity's own weights format. Scores computed with these weights are never FID:
+the engine names them `fd_inception_custom` etc.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+def blocky_images(n: int, seed: int, tint: int = 0) -> torch.Tensor:
+    """uint8 3×32×32 images of 4×4 random colour blocks plus noise: varied, cheap, deterministic."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.randint(0, 200, (n, 3, 4, 4), generator=g)
+    coarse[:, 0] += tint
+    image = coarse.repeat_interleave(8, 2).repeat_interleave(8, 3)
+    image = image + torch.randint(0, 40, image.shape, generator=g)
+    return image.clamp(0, 255).to(torch.uint8)
+
+
+def make_inception_weights(path: str | Path, seed: int = 0) -> None:
+    """A random-init Inception-v3 saved in torch-fidelity's own format (FeatureExtractorInceptionV3.state_dict()).
+
+    Two changes make it a useful stand-in for the published weights, which cannot be downloaded here: batch-norm
+    statistics are set from one batch of random images (with plain init the activations vanish with depth), and the
+    classifier has the features' common direction removed and is scaled, so that logits differ between images and
+    IS is well above 1.
+    """
+    from unittest import mock
+
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+
+    torch.manual_seed(seed)
+    with (
+        mock.patch.object(tfi, "load_state_dict_from_url", return_value=None),
+        mock.patch.object(tfi.FeatureExtractorInceptionV3, "load_state_dict"),
+    ):
+        net = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    calibration = blocky_images(24, seed=1000, tint=20)
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = 1.0  # running statistics := this batch's statistics
+    net.train()
+    with torch.no_grad():
+        (features,) = net(calibration)
+    net.eval()
+    with torch.no_grad():
+        (features,) = net(calibration)
+        features = features.double()
+        common = features.mean(0) / features.mean(0).norm()
+        weight = torch.randn(1008, 2048, dtype=torch.float64)
+        weight -= (weight @ common)[:, None] * common[None, :]
+        spread = ((features - features.mean(0)) @ weight.T).std()
+        net.fc.weight.copy_(weight * 3 / spread)
+        net.fc.bias.zero_()
+    torch.save(net.state_dict(), path)
