@@ -1,4 +1,4 @@
-"""The command line: benchbox list | run | report."""
+"""The command line: benchbox list | run | report | score."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from benchbox import __version__
+from benchbox.cli_score import add_score_parser, cmd_score
 from benchbox.errors import BenchboxError
 from benchbox.store import DEFAULT_STORE
 
@@ -98,11 +99,12 @@ def build_parser() -> Parser:
     report.add_argument(
         "--store", type=Path, default=DEFAULT_STORE, help=f"SQLite result store (default: {DEFAULT_STORE})"
     )
+    add_score_parser(sub)
     return parser
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from benchbox.registry import METRICS, MODELS, SUITES, load_builtins
+    from benchbox.registry import DATASETS, EXTRACTORS, METRICS, MODELS, SCORES, SUITES, load_builtins
 
     load_builtins()
     print("suites:")
@@ -112,9 +114,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("model kinds:")
     for m in sorted(MODELS.values(), key=lambda m: m.name):
         print(f"  {m.name} (config {m.config_type.__name__})")
-    print("metrics:")
+    print("metrics (suites):")
     for m in sorted(METRICS.values(), key=lambda m: m.name):
         print(f"  {m.name} ({'higher' if m.higher_is_better else 'lower'} is better): {m.description}")
+    print("metric families (benchbox score --metrics):")
+    for f in sorted(SCORES.values(), key=lambda f: f.name):
+        values = ", ".join(f"{v} {'↑' if up else '↓'}" for v, up in f.values.items())
+        print(f"  {f.name} [{values}]: {f.description}")
+    print("feature spaces (benchbox score --feature):")
+    print(
+        f"  {', '.join(n for n in sorted(EXTRACTORS) if n != 'domain')}; a labelled dataset's own classifier: "
+        f"{', '.join(sorted(DATASETS))}"
+    )
     return 0
 
 
@@ -170,7 +181,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report}
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "score": cmd_score}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchboxError as exc:
         print(f"benchbox: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `benchbox ... | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("benchbox: interrupted; checkpoints are kept, rerun with --resume to continue", file=sys.stderr)
         return 130

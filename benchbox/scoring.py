@@ -136,8 +136,11 @@ def score(
     batch_size: int = 64,
     cache: FeatureCache | None = None,
     progress: bool = False,
+    bootstrap: int = 0,
+    infinite: bool = False,
 ) -> Scored:
-    """Score FAKE images against REAL ones. Pass `cache=FeatureCache()` to reuse features across calls."""
+    """Score FAKE images against REAL ones. Pass `cache=FeatureCache()` to reuse features across calls,
+    `bootstrap=N` for 95% intervals from N resamples, `infinite=True` for FID∞/IS∞."""
     t0 = time.perf_counter()
     options = options or ExtractorOptions()
     settings = settings or ScoreSettings()
@@ -146,16 +149,32 @@ def score(
     real_images, real_source = load_input(real, "real images") if real is not None else (None, None)
     extractor = build_extractor(feature, options)
     check_request(metrics, extractor, len(fake_images), None if real_images is None else len(real_images), settings)
+    if infinite:
+        from benchbox.uncertainty import check_infinite
+
+        check_infinite(metrics, len(fake_images), extractor.outputs["pool"])
     fake_features, fake_hash, fake_hit = cached_features(extractor, fake_images, cache, batch_size, progress)
     real_features, real_hash, real_hit = None, None, None
     if real_images is not None:
         real_features, real_hash, real_hit = cached_features(extractor, real_images, cache, batch_size, progress)
-    values = metric_values(metrics, fake_features, real_features, extractor.metric_tag, settings)
+    tag = extractor.metric_tag
+    values = metric_values(metrics, fake_features, real_features, tag, settings)
+    intervals = {}
+    if infinite:
+        from benchbox.uncertainty import infinite_n_values
+
+        values.update(infinite_n_values(metrics, fake_features, real_features, tag))
+    if bootstrap:
+        from benchbox.uncertainty import bootstrap_metric_intervals
+
+        intervals = bootstrap_metric_intervals(metrics, fake_features, real_features, tag, settings, bootstrap)
     record = score_provenance(extractor, settings, options.device, t0)
     record["fake"] = {"source": fake_source, "n": len(fake_images), "sha256": fake_hash, "cached": fake_hit}
     if real_images is not None:
         record["real"] = {"source": real_source, "n": len(real_images), "sha256": real_hash, "cached": real_hit}
-    return Scored(values, record)
+    if bootstrap:
+        record["bootstrap"] = {"resamples": bootstrap, "level": 0.95, "resampled": "generated samples"}
+    return Scored(values, record, intervals)
 
 
 def score_sampler(

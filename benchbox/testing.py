@@ -56,3 +56,30 @@ def make_inception_weights(path: str | Path, seed: int = 0) -> None:
         net.fc.weight.copy_(weight * 3 / spread)
         net.fc.bias.zero_()
     torch.save(net.state_dict(), path)
+
+
+class PixelExtractor:
+    """A cheap deterministic Extractor for tests of the engine: 4×4 average-pooled gray pixels, a fixed random
+    projection to 16-d "pool" features and 10 "logits". Not a feature space for reporting anything."""
+
+    name = "pixels"
+    version = "1"
+    weights_sha256 = "pixels-projection-seed-0"
+    canonical = False
+    preprocessing = "uint8 -> gray mean -> adaptive avg pool 4x4 -> /255 -> fixed projection"
+    outputs = {"pool": 16, "logits": 10}
+    metric_tag = "pixels"
+
+    def __init__(self, device: torch.device | None = None) -> None:
+        self.device = device or torch.device("cpu")
+        g = torch.Generator().manual_seed(0)
+        self.projection = torch.randn(16, 16, generator=g, dtype=torch.float64)
+        self.classifier = torch.randn(16, 10, generator=g, dtype=torch.float64) * 3
+
+    def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        from benchbox.data.images import check_images
+
+        x = check_images(images).double().mean(1, keepdim=True) / 255
+        x = torch.nn.functional.adaptive_avg_pool2d(x, 4).flatten(1)
+        pool = x @ self.projection
+        return {"pool": pool.float(), "logits": (pool @ self.classifier).float()}

@@ -1,13 +1,15 @@
 import pytest
 import torch
 
-from benchbox.registry import load_builtins
-from benchbox.testing import make_inception_weights
+from benchbox.registry import EXTRACTORS, load_builtins
+from benchbox.testing import PixelExtractor, make_inception_weights
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _builtins():
     load_builtins()
+    # a cheap stand-in feature space for engine tests: `--feature pixels`
+    EXTRACTORS.add("pixels", lambda variant, options: PixelExtractor(options.device))
 
 
 @pytest.fixture(autouse=True)

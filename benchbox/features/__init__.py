@@ -52,6 +52,6 @@ def cache_identity(extractor: Extractor) -> str:
 
 def metric_name(base: str, tag: str) -> str:
     """The name a value gets in a feature space: FID only in canonical Inception space, `fd_<tag>` elsewhere."""
-    if base == "fd":
-        return "fid" if not tag else f"fd_{tag}"
+    if base == "fd" or base.startswith("fd_"):  # fd, fd_inf -> fid, fid_inf
+        return f"fid{base[2:]}" if not tag else f"{base}_{tag}"
     return base if not tag else f"{base}_{tag}"

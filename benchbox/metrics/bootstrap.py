@@ -37,3 +37,26 @@ def bootstrap_interval(
         )
     low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
+
+
+def bootstrap_intervals(
+    statistics: Callable[[np.ndarray], dict[str, float]],
+    n: int,
+    n_boot: int = 200,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of several statistics from one set of resamples: `statistics(rows)` gets the resampled
+    row indices (drawn as in `bootstrap_interval`) and returns named values."""
+    if not 0 < level < 1:
+        raise BenchboxError(f"confidence level {level}", "use a level in (0, 1), e.g. 0.95")
+    if n_boot < 2 or n < 2:
+        raise BenchboxError(f"{n_boot} bootstrap resamples of {n} samples", "use at least 2 of each")
+    rng = np.random.default_rng(seed)
+    draws = [statistics(rng.integers(0, n, size=n)) for _ in range(n_boot)]
+    intervals = {}
+    for name in draws[0]:
+        values = np.array([d[name] for d in draws], dtype=np.float64)
+        low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])  # inf-safe: quantiles of ordered values
+        intervals[name] = (float(low), float(high))
+    return intervals

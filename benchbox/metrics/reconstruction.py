@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from benchbox.errors import BenchboxError
 
@@ -45,6 +44,8 @@ def psnr(pred: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray, dat
     The squared errors are summed in float64, but torchmetrics takes log R in float32: good to ~1e-7 relative.
     """
     pred, target = paired_images(pred, target, data_range)
+    from torchmetrics.functional.image import peak_signal_noise_ratio  # 2 s to import: only when used
+
     return float(peak_signal_noise_ratio(pred, target, data_range=float(data_range), dim=(1, 2, 3)))
 
 
@@ -60,4 +61,6 @@ def ssim(pred: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray, dat
             f"SSIM of {pred.shape[2]}×{pred.shape[3]} images",
             f"SSIM's window needs images of at least {SSIM_WINDOW}×{SSIM_WINDOW}",
         )
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
     return float(structural_similarity_index_measure(pred, target, data_range=float(data_range)))

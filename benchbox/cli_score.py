@@ -1,0 +1,126 @@
+"""`benchbox score REAL FAKE`: the metric engine on the user's own images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from benchbox.errors import BenchboxError
+
+ALL_FAMILIES = "fid, kid, is, pr, dc, classes, ndb"
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+positive.__name__ = "positive integer"
+
+
+def add_score_parser(sub: argparse._SubParsersAction) -> None:
+    score = sub.add_parser(
+        "score",
+        help="score generated images against real ones (FID, KID, IS, ...)",
+        description="Score FAKE images against REAL ones. Each is a folder of PNG/JPEG images, a .npy/.npz file "
+        "holding a uint8 N×H×W×C array, or a dataset name (DATASET[:SPLIT], e.g. digits:test). "
+        "Features are cached on disk by content, so re-scoring against the same real set is fast.",
+    )
+    score.add_argument("real", help="real images (folder, .npy/.npz, or dataset name); '-' for none (IS only)")
+    score.add_argument("fake", help="generated images (folder, .npy/.npz)")
+    score.add_argument(
+        "--metrics",
+        default="fid,kid,is",
+        help=f"comma-separated metric families among {ALL_FAMILIES} (default fid,kid,is)",
+    )
+    score.add_argument(
+        "--feature",
+        default="inception",
+        help="feature space: inception[:64|192|768|2048], clip[:MODEL:TAG], dinov2[:vits14|vitb14|vitl14|vitg14], "
+        "or a labelled dataset's own classifier (e.g. digits); only canonical Inception pool3 gives FID",
+    )
+    score.add_argument("--inception-weights", "--weights", dest="weights", type=Path, help="local weights file")
+    score.add_argument(
+        "--custom-weights",
+        action="store_true",
+        help="accept weights whose SHA-256 is not the published one (metrics are renamed, e.g. fd_inception_custom)",
+    )
+    score.add_argument("--batch-size", type=positive, default=64, help="images per extractor batch (default 64)")
+    score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: cuda when available")
+    score.add_argument("--json", action="store_true", help="print one JSON object: metric -> value, plus provenance")
+    score.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
+    score.add_argument("--kid-subsets", type=positive, default=100, help="KID subsets (default 100)")
+    score.add_argument("--kid-subset-size", type=positive, default=1000, help="KID subset size (default 1000)")
+    score.add_argument("--is-splits", type=positive, default=10, help="IS splits (default 10)")
+    score.add_argument("--pr-k", type=positive, default=3, help="precision/recall neighbourhood (default 3)")
+    score.add_argument("--dc-k", type=positive, default=5, help="density/coverage neighbourhood (default 5)")
+    score.add_argument("--ndb-bins", type=positive, default=50, help="NDB k-means bins (default 50)")
+    score.add_argument("--bootstrap", type=positive, metavar="N", help="95%% intervals from N bootstrap resamples")
+    score.add_argument("--infinite", action="store_true", help="add FID∞ / IS∞ (Chong & Forsyth 2020)")
+
+
+def parse_metrics(text: str) -> list[str]:
+    from benchbox.registry import SCORES, load_builtins
+
+    load_builtins()
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    if not names:
+        raise BenchboxError("--metrics is empty", f"choose among {ALL_FAMILIES}")
+    unknown = [m for m in names if m not in SCORES]
+    if unknown:
+        raise BenchboxError(f"unknown metric '{unknown[0]}'", f"choose among {', '.join(sorted(SCORES))}")
+    return names
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from benchbox.features import ExtractorOptions
+    from benchbox.features.cache import FeatureCache
+    from benchbox.runner import resolve_device
+    from benchbox.scoring import ScoreSettings, score
+
+    metrics = parse_metrics(args.metrics)
+    settings = ScoreSettings(
+        kid_subsets=args.kid_subsets,
+        kid_subset_size=args.kid_subset_size,
+        is_splits=args.is_splits,
+        pr_k=args.pr_k,
+        dc_k=args.dc_k,
+        ndb_bins=args.ndb_bins,
+    )
+    options = ExtractorOptions(
+        device=resolve_device(args.device), weights=args.weights, allow_custom_weights=args.custom_weights
+    )
+    result = score(
+        None if args.real == "-" else args.real,
+        args.fake,
+        metrics,
+        args.feature,
+        options,
+        settings,
+        batch_size=args.batch_size,
+        cache=None if args.no_cache else FeatureCache(),
+        progress=not args.json and sys.stderr.isatty(),
+        bootstrap=args.bootstrap or 0,
+        infinite=args.infinite,
+    )
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2, allow_nan=True))
+        return 0
+    width = max(len(k) for k in result.values)
+    for name, value in result.values.items():
+        ci = result.intervals.get(name)
+        interval = f"  (95% CI {ci[0]:.6g} .. {ci[1]:.6g})" if ci else ""
+        shown = "inf" if math.isinf(value) else f"{value:.6g}"
+        print(f"{name:<{width}}  {shown}{interval}")
+    p = result.provenance
+    canonical = "canonical" if p["weights_canonical"] else "NOT the canonical weights: not comparable to papers"
+    print(
+        f"# feature space {p['feature_space']} v{p['extractor_version']}, weights {p['weights_sha256'][:12]} ({canonical})"
+    )
+    print(f"# {p['fake']['n']} generated vs {p['real']['n'] if 'real' in p else 0} real; {p['wall_time_s']:.1f} s")
+    return 0
