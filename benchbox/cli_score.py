@@ -44,7 +44,15 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
         help="feature space: inception[:64|192|768|2048], clip[:MODEL:TAG], dinov2[:vits14|vitb14|vitl14|vitg14], "
         "or a labelled dataset's own classifier (e.g. digits); only canonical Inception pool3 gives FID",
     )
-    score.add_argument("--inception-weights", "--weights", dest="weights", type=Path, help="local weights file")
+    score.add_argument(
+        "--inception-weights",
+        "--clip-weights",
+        "--dinov2-weights",
+        "--weights",
+        dest="weights",
+        type=Path,
+        help="a local weights file for the feature space (otherwise: its environment variable, the cache, a download)",
+    )
     score.add_argument(
         "--custom-weights",
         action="store_true",
@@ -75,6 +83,17 @@ def parse_metrics(text: str) -> list[str]:
     if unknown:
         raise BenchboxError(f"unknown metric '{unknown[0]}'", f"choose among {', '.join(sorted(SCORES))}")
     return names
+
+
+def json_safe(value):
+    """Strict JSON: ±inf and NaN (e.g. class_kl when a class is missing) become the strings "inf", "-inf", "nan"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -109,7 +128,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         infinite=args.infinite,
     )
     if args.json:
-        print(json.dumps(result.as_json(), indent=2, allow_nan=True))
+        print(json.dumps(json_safe(result.as_json()), indent=2, allow_nan=False))
         return 0
     width = max(len(k) for k in result.values)
     for name, value in result.values.items():

@@ -194,6 +194,8 @@ def score_sampler(
     `sample(k, generator)` is the Model protocol's sampler. Real features go through the cache as usual.
     """
     t0 = time.perf_counter()
+    if batch_size < 1 or n < 1:
+        raise BenchboxError(f"{n} samples in batches of {batch_size}", "pass positive numbers for both")
     options = options or ExtractorOptions()
     settings = settings or ScoreSettings()
     metrics = list(dict.fromkeys(metrics))

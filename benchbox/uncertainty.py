@@ -47,7 +47,7 @@ def check_infinite(metrics: Sequence[str], n_fake: int, pool_dim: int) -> None:
     if "fid" in metrics and smallest <= pool_dim:
         raise BenchboxError(
             f"FD∞ fits FD on subsets down to {smallest} of the {n_fake} samples, too few for {pool_dim}-d features",
-            f"use at least {5 * (pool_dim + 1)} generated images, or drop --infinite",
+            f"use at least {5 * pool_dim + 1} generated images, or drop --infinite",
         )
 
 

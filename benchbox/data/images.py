@@ -18,8 +18,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Model output in [-1, 1] -> uint8 in [0, 255]: clamp, scale, round half to even (as torchvision's save_image)."""
-    return ((x.detach().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    """Model output in [-1, 1] -> uint8 in [0, 255]: clamp, scale, round half to even, in float64 so that half
+    precision output is rounded once, not three times. NaN or Inf (a diverged model) is refused, not made black."""
+    x = x.detach().double()
+    if not bool(torch.isfinite(x).all()):
+        raise BenchboxError("generated samples contain NaN or Inf", "the model diverged; score an earlier checkpoint")
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 def _layout_hint(shape: tuple[int, ...], want_nchw: bool) -> str:
@@ -42,7 +46,7 @@ def check_images(x: torch.Tensor | np.ndarray, what: str = "images") -> torch.Te
         raise BenchboxError(f"{what} are empty", "pass at least one image")
     channels = x.shape[1]
     if channels not in (1, 3):
-        if x.shape[3] in (1, 3):
+        if x.shape[3] in (1, 3, 4):
             raise BenchboxError(f"{what} are not N×C×H×W", _layout_hint(tuple(x.shape), want_nchw=True))
         raise BenchboxError(
             f"{what} have {channels} channels", "pass grayscale (1) or RGB (3): drop alpha, e.g. x[:, :3]"
@@ -73,6 +77,9 @@ def content_hash(x: torch.Tensor) -> str:
 
 def nhwc_array_to_nchw(array: np.ndarray, what: str) -> torch.Tensor:
     """A uint8 N×H×W×C (or N×H×W grayscale) array from a file -> checked uint8 N×C×H×W tensor."""
+    if array.dtype.kind not in "biuf":
+        raise BenchboxError(f"{what} holds {array.dtype} values", "save a uint8 array N×H×W×C")
+    array = array.astype(array.dtype.newbyteorder("="), copy=False)  # torch needs native byte order
     if array.ndim == 3:
         array = array[..., None]
     if array.ndim != 4:
@@ -89,7 +96,7 @@ def nhwc_array_to_nchw(array: np.ndarray, what: str) -> torch.Tensor:
 
 def _load_array(path: Path) -> np.ndarray:
     try:
-        if path.suffix == ".npy":
+        if path.suffix.lower() == ".npy":
             return np.load(path, allow_pickle=False)
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
@@ -112,9 +119,8 @@ def _load_folder(folder: Path) -> torch.Tensor:
             with Image.open(file) as im:
                 im.load()
                 if im.mode not in ("L", "RGB"):
-                    if im.mode in ("RGBA", "LA", "P", "I;16", "I", "F", "CMYK", "YCbCr"):
-                        hint = "save the images as 8-bit grayscale (L) or RGB"
-                        raise BenchboxError(f"image '{file}' has mode {im.mode}", hint)
+                    hint = "save the images as 8-bit grayscale (L) or RGB"
+                    raise BenchboxError(f"image '{file}' has mode {im.mode}", hint)
                 arrays.append(np.asarray(im))
         except (UnidentifiedImageError, OSError, SyntaxError) as exc:
             raise BenchboxError(f"cannot decode image '{file}'", "remove or re-save the corrupt file") from exc
@@ -131,7 +137,7 @@ def load_images(source: str | Path) -> torch.Tensor:
     path = Path(source)
     if path.is_dir():
         return _load_folder(path)
-    if path.suffix in (".npy", ".npz") and path.is_file():
+    if path.suffix.lower() in (".npy", ".npz") and path.is_file():
         return nhwc_array_to_nchw(_load_array(path), f"'{path}'")
     if not path.exists():
         raise BenchboxError(f"'{source}' does not exist", "pass a folder of images, a .npy/.npz file or a dataset name")

@@ -51,6 +51,7 @@ class FeatureCache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **features)
+            os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a shared cache should be readable
             os.replace(tmp, path)
         except OSError as exc:  # a cache that cannot be written costs time, never a result
             log.warning("cannot write feature cache entry %s: %s", path, exc)

@@ -5,6 +5,7 @@ download from the canonical release checked by SHA-256. Never a silent fall-back
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -81,8 +82,13 @@ def resolve_weights(spec: WeightsSpec, path: Path | str | None = None, allow_cus
         return _checked(spec, Path(os.environ[spec.env_var]).expanduser(), f"${spec.env_var}", allow_custom)
     cached = cache_root() / "weights" / spec.filename
     if cached.is_file():
-        found = _checked(spec, cached, "the cache folder", allow_custom=False)
-        return found
+        digest = sha256_of_file(cached)
+        if not _matches(spec, digest):
+            raise BenchboxError(
+                f"cached {spec.name} weights '{cached}' have SHA-256 {digest[:16]}…, not the published {spec.sha256}…",
+                f"delete the file (it is downloaded again) or replace it with the published one ({spec.url})",
+            )
+        return ResolvedWeights(cached, digest, True)
     if spec.url is None:
         raise BenchboxError(
             f"no {spec.name} weights given",
@@ -109,8 +115,9 @@ def download(spec: WeightsSpec, dest: Path) -> None:
                 f"downloaded {spec.name} weights have SHA-256 {digest[:16]}…, not the published {spec.sha256}…",
                 "the download is corrupt or the release changed; retry, or fetch the file by hand",
             )
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; weights are not secret
         os.replace(tmp, dest)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
         raise BenchboxError(f"cannot download {spec.name} weights ({exc})", offline_hint) from exc
     finally:
         if os.path.exists(tmp):

@@ -1,0 +1,426 @@
+"""The metric engine with the cheap "pixels" feature space: values equal formulas written here (scipy's sqrtm for FD,
+numpy for IS) and torch-fidelity's KID on features computed by calling the extractor directly; requests the metrics
+cannot serve are refused before any feature is computed; bootstrap and FD∞ behave as their definitions say."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import linalg
+from torch_fidelity.metric_kid import kid_features_to_metric
+
+from benchbox.data.images import to_uint8
+from benchbox.errors import BenchboxError
+from benchbox.features import metric_name
+from benchbox.features.cache import FeatureCache
+from benchbox.registry import EXTRACTORS
+from benchbox.scoring import ScoreSettings, check_request, score, score_sampler
+from benchbox.testing import PixelExtractor, blocky_images
+from benchbox.uncertainty import infinite_n_values
+
+SMALL_KID = ScoreSettings(kid_subsets=20, kid_subset_size=20)
+
+
+def features_by_hand(images: torch.Tensor) -> dict[str, np.ndarray]:
+    out = PixelExtractor().features(images)
+    return {k: v.double().numpy() for k, v in out.items()}
+
+
+def fd_sqrtm(x: np.ndarray, y: np.ndarray) -> float:
+    """‖μx − μy‖² + tr(Σx + Σy − 2 sqrtm(Σx Σy)) with unbiased covariances, as pytorch-fid writes it."""
+    mx, my = x.mean(0), y.mean(0)
+    sx = (x - mx).T @ (x - mx) / (len(x) - 1)
+    sy = (y - my).T @ (y - my) / (len(y) - 1)
+    return float((mx - my) @ (mx - my) + np.trace(sx + sy - 2 * linalg.sqrtm(sx @ sy).real))
+
+
+def inception_score_numpy(logits: np.ndarray, splits: int = 10, seed: int = 2020) -> tuple[float, float]:
+    """exp(mean_i KL(p(y|x_i) ‖ mean_j p(y|x_j))) per split of the RandomState(seed)-permuted rows."""
+    n = len(logits)
+    logits = logits[np.random.RandomState(seed).permutation(n)]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    scores = []
+    for i in range(splits):
+        lp = log_p[i * n // splits : (i + 1) * n // splits]
+        p = np.exp(lp)
+        scores.append(np.exp((p * (lp - np.log(p.mean(axis=0)))).sum(axis=1).mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+@pytest.fixture(scope="module")
+def real():
+    return blocky_images(60, seed=1)
+
+
+@pytest.fixture(scope="module")
+def fake():
+    return blocky_images(50, seed=2, tint=30)
+
+
+@pytest.fixture()
+def extractor_calls(monkeypatch):
+    """Counts the images each PixelExtractor (or subclass) is asked for."""
+    calls = []
+    original = PixelExtractor.features
+
+    def counting(self, images):
+        calls.append(len(images))
+        return original(self, images)
+
+    monkeypatch.setattr(PixelExtractor, "features", counting)
+    return calls
+
+
+def test_values_equal_formulas_on_features_computed_by_hand(real, fake, offline_cache):
+    result = score(real, fake, ["fid", "kid", "is"], feature="pixels", settings=SMALL_KID)
+    f, r = features_by_hand(fake), features_by_hand(real)
+    assert result.values["fd_pixels"] == pytest.approx(fd_sqrtm(f["pool"], r["pool"]), rel=1e-6)
+    kid = kid_features_to_metric(
+        torch.from_numpy(f["pool"]), torch.from_numpy(r["pool"]), kid_subsets=20, kid_subset_size=20, verbose=False
+    )
+    assert result.values["kid_pixels"] == pytest.approx(kid["kernel_inception_distance_mean"], rel=1e-5, abs=1e-9)
+    assert result.values["kid_std_pixels"] == pytest.approx(kid["kernel_inception_distance_std"], rel=1e-5)
+    is_mean, is_std = inception_score_numpy(f["logits"])
+    assert result.values["is_pixels"] == pytest.approx(is_mean, rel=1e-6)
+    assert result.values["is_std_pixels"] == pytest.approx(is_std, rel=1e-5)
+    assert result.values["fd_pixels"] > 0 and result.values["is_pixels"] > 1  # the sets differ; logits vary
+
+
+def test_fd_of_a_set_with_itself_is_zero_and_is_of_one_class_is_one(real, offline_cache):
+    assert score(real, real, ["fid"], feature="pixels").values["fd_pixels"] == pytest.approx(0, abs=1e-9)
+    gray = torch.full((30, 3, 8, 8), 77, dtype=torch.uint8)  # identical images: identical logits, p(y|x) = p(y)
+    assert score(None, gray, ["is"], feature="pixels").values["is_pixels"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_metric_names_carry_the_feature_space(real, fake, offline_cache):
+    result = score(real, fake, ["fid", "kid", "is", "pr", "dc"], feature="pixels", settings=SMALL_KID)
+    assert set(result.values) == {
+        "fd_pixels",
+        "kid_pixels",
+        "kid_std_pixels",
+        "is_pixels",
+        "is_std_pixels",
+        "precision_pixels",
+        "recall_pixels",
+        "density_pixels",
+        "coverage_pixels",
+    }
+    assert all(isinstance(v, float) for v in result.values.values())
+
+
+@pytest.mark.parametrize(
+    "base, tag, name",
+    [
+        ("fd", "", "fid"),
+        ("fd_inf", "", "fid_inf"),
+        ("kid", "", "kid"),
+        ("fd", "pixels", "fd_pixels"),
+        ("fd_inf", "pixels", "fd_inf_pixels"),
+        ("is_std", "inception_custom", "is_std_inception_custom"),
+        ("fdx", "", "fdx"),  # only fd and fd_* become fid
+    ],
+)
+def test_metric_name(base, tag, name):
+    assert metric_name(base, tag) == name
+
+
+def test_duplicate_metrics_are_scored_once(real, fake, offline_cache):
+    once = score(real, fake, ["fid"], feature="pixels")
+    twice = score(real, fake, ["fid", "fid"], feature="pixels")
+    assert twice.values == once.values
+
+
+def test_provenance_records_hashes_counts_sources_and_cache_hits(real, fake, offline_cache):
+    from benchbox.data.images import content_hash
+
+    first = score(real, fake, ["fid"], feature="pixels", cache=FeatureCache())
+    second = score(real, fake, ["fid"], feature="pixels", cache=FeatureCache())
+    p = first.provenance
+    assert p["feature_space"] == "pixels" and p["weights_canonical"] is False
+    assert p["fake"] == {"source": "array", "n": 50, "sha256": content_hash(fake), "cached": False}
+    assert p["real"] == {"source": "array", "n": 60, "sha256": content_hash(real), "cached": False}
+    assert second.provenance["fake"]["cached"] and second.provenance["real"]["cached"]
+    assert second.values == first.values
+    assert first.as_json()["provenance"] == p and first.as_json()["fd_pixels"] == first.values["fd_pixels"]
+
+
+def test_real_and_fake_may_be_files(real, fake, tmp_path, offline_cache):
+    np.save(tmp_path / "real.npy", real.permute(0, 2, 3, 1).numpy())
+    np.save(tmp_path / "fake.npy", fake.permute(0, 2, 3, 1).numpy())
+    from_files = score(tmp_path / "real.npy", str(tmp_path / "fake.npy"), ["fid"], feature="pixels")
+    assert from_files.values == score(real, fake, ["fid"], feature="pixels").values
+    assert from_files.provenance["fake"]["source"] == str(tmp_path / "fake.npy")
+
+
+# refusals before any feature is computed
+
+
+def refused(extractor_calls, offline_cache, *fragments, **kwargs):
+    cache = FeatureCache()
+    with pytest.raises(BenchboxError) as err:
+        score(cache=cache, **kwargs)
+    for fragment in fragments:
+        assert fragment in str(err.value), str(err.value)
+    assert extractor_calls == []
+    assert not offline_cache.exists() or not any(p.is_file() for p in offline_cache.rglob("*"))
+    return err.value
+
+
+def test_too_few_generated_samples_for_fd(extractor_calls, offline_cache, real):
+    refused(
+        extractor_calls,
+        offline_cache,
+        "at least 17 generated",
+        "got 16",
+        real=real,
+        fake=blocky_images(16, seed=0),
+        metrics=["fid"],
+        feature="pixels",
+    )
+
+
+def test_too_few_real_samples_for_fd(extractor_calls, offline_cache, fake):
+    refused(
+        extractor_calls,
+        offline_cache,
+        "at least 17 real",
+        real=blocky_images(16, seed=0),
+        fake=fake,
+        metrics=["is", "fid"],
+        feature="pixels",
+    )
+
+
+def test_seventeen_samples_are_enough_for_fd(real, offline_cache):
+    value = score(real, blocky_images(17, seed=0), ["fid"], feature="pixels").values["fd_pixels"]
+    assert np.isfinite(value)
+
+
+def test_kid_subset_larger_than_the_sample_count(extractor_calls, offline_cache, real, fake):
+    refused(
+        extractor_calls,
+        offline_cache,
+        "at least 1000 generated",
+        "--kid-subset-size",
+        real=real,
+        fake=fake,
+        metrics=["kid"],
+        feature="pixels",
+    )
+    refused(
+        extractor_calls,
+        offline_cache,
+        "at least 55 real",
+        real=blocky_images(54, seed=0),
+        fake=blocky_images(55, seed=1),
+        metrics=["kid"],
+        feature="pixels",
+        settings=ScoreSettings(kid_subset_size=55),
+    )
+
+
+def test_unknown_metric_family(extractor_calls, offline_cache, real, fake):
+    refused(
+        extractor_calls,
+        offline_cache,
+        "unknown metric family 'fidd'",
+        "fid",
+        real=real,
+        fake=fake,
+        metrics=["fid", "fidd"],
+        feature="pixels",
+    )
+
+
+def test_unknown_feature_space(extractor_calls, offline_cache, real, fake):
+    refused(
+        extractor_calls, offline_cache, "unknown feature space 'pixel'", "pixels", real=real, fake=fake, feature="pixel"
+    )
+
+
+class PoolOnly(PixelExtractor):
+    name = "poolonly"
+    metric_tag = "poolonly"
+    outputs = {"pool": 16}  # noqa: RUF012
+
+
+def test_is_on_a_space_without_logits(extractor_calls, offline_cache, monkeypatch, real, fake):
+    monkeypatch.setitem(EXTRACTORS, "poolonly", lambda variant, options: PoolOnly())
+    refused(
+        extractor_calls,
+        offline_cache,
+        "metric 'is' needs class logits",
+        "poolonly",
+        real=real,
+        fake=fake,
+        metrics=["fid", "is"],
+        feature="poolonly",
+    )
+    assert "fd_poolonly" in score(real, fake, ["fid"], feature="poolonly").values  # the space itself works
+
+
+def test_too_few_splits_for_is(extractor_calls, offline_cache):
+    refused(
+        extractor_calls,
+        offline_cache,
+        "at least 10 generated",
+        real=None,
+        fake=blocky_images(9, seed=0),
+        metrics=["is"],
+        feature="pixels",
+    )
+
+
+def test_metric_needing_real_without_real(extractor_calls, offline_cache, fake):
+    refused(
+        extractor_calls,
+        offline_cache,
+        "compares with real data",
+        real=None,
+        fake=fake,
+        metrics=["fid"],
+        feature="pixels",
+    )
+
+
+def test_infinite_with_too_few_samples(extractor_calls, offline_cache, real, fake):
+    # FD∞ fits subsets down to ⌈0.2·n⌉ = 10 of 50 samples: not more than the 16 feature dimensions
+    refused(
+        extractor_calls,
+        offline_cache,
+        "FD∞",
+        "--infinite",
+        real=real,
+        fake=fake,
+        metrics=["fid"],
+        feature="pixels",
+        infinite=True,
+    )
+
+
+def test_check_request_accepts_exactly_the_minimum_counts():
+    settings = ScoreSettings(kid_subset_size=30, is_splits=10)
+    check_request(["fid", "kid", "is"], PixelExtractor(), 30, 30, settings)
+    with pytest.raises(BenchboxError):
+        check_request(["fid", "kid", "is"], PixelExtractor(), 29, 30, settings)
+
+
+# score_sampler
+
+
+def test_score_sampler_equals_score_on_the_same_images(real, offline_cache):
+    drawn = []
+
+    def sample(k, generator):
+        x = torch.rand(k, 3, 16, 16, generator=generator) * 2.2 - 1.1  # a little outside [-1, 1]: clamped
+        drawn.append(x)
+        return x
+
+    result = score_sampler(sample, 50, real, ["fid", "kid", "is"], "pixels", settings=SMALL_KID, batch_size=16, seed=3)
+    assert [len(x) for x in drawn] == [16, 16, 16, 2]
+    reference = score(real, to_uint8(torch.cat(drawn)), ["fid", "kid", "is"], "pixels", settings=SMALL_KID)
+    assert result.values.keys() == reference.values.keys()
+    for name, value in reference.values.items():
+        assert result.values[name] == pytest.approx(value, rel=1e-6), name
+    assert result.provenance["fake"] == {"source": "sampler", "n": 50, "seed": 3}
+
+
+def test_score_sampler_is_deterministic_for_a_seed(real, offline_cache):
+    def sample(k, generator):
+        return torch.rand(k, 3, 8, 8, generator=generator) * 2 - 1
+
+    a = score_sampler(sample, 40, real, ["fid"], "pixels", seed=1)
+    b = score_sampler(sample, 40, real, ["fid"], "pixels", seed=1)
+    c = score_sampler(sample, 40, real, ["fid"], "pixels", seed=2)
+    assert a.values == b.values and a.values != c.values
+
+
+def test_score_sampler_refuses_before_sampling(real, offline_cache):
+    calls = []
+    with pytest.raises(BenchboxError, match="at least 17 generated"):
+        score_sampler(lambda k, g: calls.append(k), 10, real, ["fid"], "pixels")
+    assert calls == []
+
+
+def test_score_sampler_refuses_batch_size_zero(real, offline_cache):
+    with pytest.raises(BenchboxError, match="in batches of 0"):
+        score_sampler(lambda k, g: torch.zeros(k, 3, 8, 8), 20, real, ["fid"], "pixels", batch_size=0)
+
+
+def test_score_sampler_refuses_nan_samples(real, offline_cache):
+    def diverged(k, generator):
+        return torch.full((k, 3, 8, 8), float("nan"))
+
+    with pytest.raises(BenchboxError, match="NaN"):
+        score_sampler(diverged, 20, real, ["fid"], "pixels")
+
+
+# bootstrap intervals and FD∞
+
+
+def test_bootstrap_intervals_are_deterministic_and_narrow_with_more_samples(real, offline_cache):
+    few, many = blocky_images(40, seed=7, tint=30), blocky_images(400, seed=7, tint=30)
+    a = score(real, few, ["fid", "is"], "pixels", bootstrap=60)
+    b = score(real, few, ["fid", "is"], "pixels", bootstrap=60)
+    assert a.intervals == b.intervals and set(a.intervals) == set(a.values)
+    assert a.provenance["bootstrap"] == {"resamples": 60, "level": 0.95, "resampled": "generated samples"}
+    c = score(real, many, ["fid", "is"], "pixels", bootstrap=60)
+    (low, high), (low_many, high_many) = a.intervals["fd_pixels"], c.intervals["fd_pixels"]
+    assert 0 < low < high and 0 < low_many < high_many
+    assert high_many - low_many < (high - low) / 2  # about 1/sqrt(10) as wide
+    assert "ci95" in a.as_json() and a.as_json()["ci95"]["fd_pixels"] == list(a.intervals["fd_pixels"])
+    assert "ci95" not in score(real, few, ["fid"], "pixels").as_json()
+
+
+def standard_normal_exactly(rng, n, d):
+    """n points whose sample mean is exactly 0 and unbiased sample covariance exactly I: "real N(0, I)"."""
+    y = rng.normal(size=(n, d))
+    y -= y.mean(axis=0)
+    return y @ np.linalg.inv(np.linalg.cholesky(np.cov(y, rowvar=False))).T
+
+
+def fd_against_standard_normal(shift, seeds=12, d=4, n=2000):
+    """(FD∞ − truth, FD at n − truth) for fake N(shift·1, I) against real N(0, I), over several seeds."""
+    truth = d * shift**2
+    errors_inf, errors_n = [], []
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        fake = {"pool": rng.normal(shift, 1.0, size=(n, d))}
+        real = {"pool": standard_normal_exactly(rng, 500, d)}
+        values = infinite_n_values(["fid"], fake, real, "pixels")
+        assert set(values) == {"fd_inf_pixels"}
+        errors_inf.append(values["fd_inf_pixels"] - truth)
+        errors_n.append(fd_sqrtm(fake["pool"], real["pool"]) - truth)
+    return np.array(errors_inf), np.array(errors_n)
+
+
+def test_fd_inf_removes_the_sample_size_bias_of_fd_between_equal_gaussians():
+    """Fake N(0, I) against exactly N(0, I) in d = 4, n = 2000: E FD_n = d/n + E Σ(√λ_i − 1)² ≈ d/n + d(d+1)/(4n)
+    (the mean term, and the covariance term for Wishart eigenvalues λ); FD∞ has no such bias."""
+    errors_inf, errors_n = fd_against_standard_normal(0.0)
+    d, n, k = 4, 2000, len(errors_n)
+    assert np.all(errors_n > 0)
+    assert errors_n.mean() == pytest.approx(d / n + d * (d + 1) / (4 * n), abs=3 * errors_n.std() / np.sqrt(k))
+    assert abs(errors_inf.mean()) < 3 * errors_inf.std() / np.sqrt(k)
+    assert abs(errors_inf.mean()) < errors_n.mean() / 2 and np.max(np.abs(errors_inf)) < 0.02
+
+
+def test_fd_inf_of_shifted_gaussians_is_near_the_closed_form():
+    errors_inf, _ = fd_against_standard_normal(0.5)  # truth ‖m‖² = 1
+    assert abs(errors_inf.mean()) < 3 * errors_inf.std() / np.sqrt(len(errors_inf)) and np.max(np.abs(errors_inf)) < 0.3
+
+
+def test_is_inf_of_identical_logits_is_one():
+    logits = {"logits": np.tile(np.array([[3.0, -1.0, 0.5]]), (200, 1))}
+    values = infinite_n_values(["is"], logits, None, "")
+    assert values == {"is_inf": pytest.approx(1.0, abs=1e-9)}
+
+
+def test_score_infinite_adds_fd_inf_and_is_inf(real, offline_cache):
+    fake = blocky_images(100, seed=4, tint=30)
+    result = score(real, fake, ["fid", "is"], "pixels", infinite=True)
+    f, r = features_by_hand(fake), features_by_hand(real)
+    expected = infinite_n_values(["fid", "is"], f, r, "pixels")
+    assert set(result.values) == {"fd_pixels", "is_pixels", "is_std_pixels", "fd_inf_pixels", "is_inf_pixels"}
+    for name, value in expected.items():
+        assert result.values[name] == pytest.approx(value, rel=1e-5), name
