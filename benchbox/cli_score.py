@@ -58,7 +58,9 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="accept weights whose SHA-256 is not the published one (metrics are renamed, e.g. fd_inception_custom)",
     )
-    score.add_argument("--batch-size", type=positive, default=64, help="images per extractor batch (default 64)")
+    score.add_argument(
+        "--batch-size", type=positive, help="images per extractor batch (default: 16 on a CPU, 64 on a GPU)"
+    )
     score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: cuda when available")
     score.add_argument("--json", action="store_true", help="print one JSON object: metric -> value, plus provenance")
     score.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")

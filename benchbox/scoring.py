@@ -21,7 +21,7 @@ from benchbox.data.images import check_images, load_images, to_uint8
 from benchbox.errors import BenchboxError, UnknownNameError
 from benchbox.features import Extractor, ExtractorOptions, metric_name
 from benchbox.features.cache import FeatureCache
-from benchbox.features.extract import cached_features, extract_batches
+from benchbox.features.extract import cached_features, default_batch_size, extract_batches
 from benchbox.registry import DATASETS, EXTRACTORS, SCORES, load_builtins
 
 DEFAULT_METRICS = ("fid", "kid", "is")
@@ -133,7 +133,7 @@ def score(
     feature: str = "inception",
     options: ExtractorOptions | None = None,
     settings: ScoreSettings | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     cache: FeatureCache | None = None,
     progress: bool = False,
     bootstrap: int = 0,
@@ -185,7 +185,7 @@ def score_sampler(
     feature: str = "inception",
     options: ExtractorOptions | None = None,
     settings: ScoreSettings | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     seed: int = 0,
     cache: FeatureCache | None = None,
 ) -> Scored:
@@ -194,6 +194,8 @@ def score_sampler(
     `sample(k, generator)` is the Model protocol's sampler. Real features go through the cache as usual.
     """
     t0 = time.perf_counter()
+    options = options or ExtractorOptions()
+    batch_size = default_batch_size(options.device) if batch_size is None else batch_size
     if batch_size < 1 or n < 1:
         raise BenchboxError(f"{n} samples in batches of {batch_size}", "pass positive numbers for both")
     options = options or ExtractorOptions()

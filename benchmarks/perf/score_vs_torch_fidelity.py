@@ -3,7 +3,8 @@
     python benchmarks/perf/score_vs_torch_fidelity.py [--n 256] [--device cpu|cuda] [--weights PATH]
 
 Times, on the same images, weights file and device:
-  1. cold: both libraries extract features of a real and a generated set and compute FD, KID and IS;
+  1. cold: both libraries extract features of a real and a generated set and compute FD, KID and IS, each at its
+     default batch size (torch-fidelity 64; benchbox 16 on a CPU, 64 on a GPU), then torch-fidelity at 16 too;
   2. warm: a *new* generated set against the same real set. benchbox reuses its cached real features; torch-fidelity
      is timed both as users usually call it (two folders, nothing cached) and with its own cache for the real set;
   3. Inception forward alone, channels_last against NCHW, with the largest feature difference between them;
@@ -52,8 +53,9 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
-def torch_fidelity_scores(fake, real, weights, device, subset, cache_root=None):
+def torch_fidelity_scores(fake, real, weights, device, subset, cache_root=None, batch_size=64):
     return torch_fidelity.calculate_metrics(
+        batch_size=batch_size,
         input1=Images(fake),
         input2=Images(real),
         fid=True,
@@ -108,6 +110,9 @@ def main() -> None:
         f"       FD {bb['fd_inception64_custom']:.6f} vs {tf['frechet_inception_distance']:.6f}, "
         f"IS {bb['is_inception64_custom']:.6f} vs {tf['inception_score_mean']:.6f}"
     )
+
+    t_tf16, _ = timed(lambda: torch_fidelity_scores(fake, real, weights, device, subset, batch_size=16))
+    print(f"       torch-fidelity at benchbox's CPU batch size 16: {t_tf16:.1f} s, speed-up {t_tf16 / t_bb:.2f}×")
 
     tf_cache = str(work / "tf-cache")
     torch_fidelity_scores(fake, real, weights, device, subset, tf_cache)  # fills torch-fidelity's real-set cache
