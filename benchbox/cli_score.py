@@ -35,8 +35,13 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
     score.add_argument("fake", help="generated images (folder, .npy/.npz)")
     score.add_argument(
         "--metrics",
-        default="fid,kid,is",
-        help=f"comma-separated metric families among {ALL_FAMILIES} (default fid,kid,is)",
+        help=f"comma-separated metric families among {ALL_FAMILIES} (default fid,kid,is; none with --captions)",
+    )
+    score.add_argument(
+        "--captions",
+        type=Path,
+        help="a UTF-8 text file with one caption per generated image (in file order): adds the CLIP score "
+        "(100·max(cos, 0), torchmetrics' convention) in the --feature clip space",
     )
     score.add_argument(
         "--feature",
@@ -87,6 +92,16 @@ def parse_metrics(text: str) -> list[str]:
     return names
 
 
+def read_captions(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchboxError(
+            f"cannot read captions '{path}' ({exc})", "pass a UTF-8 text file, one caption per line"
+        ) from exc
+    return lines
+
+
 def json_safe(value):
     """Strict JSON: ±inf and NaN (e.g. class_kl when a class is missing) become the strings "inf", "-inf", "nan"."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -102,9 +117,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     from benchbox.features import ExtractorOptions
     from benchbox.features.cache import FeatureCache
     from benchbox.runner import resolve_device
-    from benchbox.scoring import ScoreSettings, score
+    from benchbox.scoring import DEFAULT_METRICS, ScoreSettings, score
 
-    metrics = parse_metrics(args.metrics)
+    captions = read_captions(args.captions) if args.captions else None
+    if args.metrics is not None:
+        metrics = parse_metrics(args.metrics)
+    else:
+        metrics = [] if captions is not None else list(DEFAULT_METRICS)
     settings = ScoreSettings(
         kid_subsets=args.kid_subsets,
         kid_subset_size=args.kid_subset_size,
@@ -128,6 +147,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         progress=not args.json and sys.stderr.isatty(),
         bootstrap=args.bootstrap or 0,
         infinite=args.infinite,
+        captions=captions,
     )
     if args.json:
         print(json.dumps(json_safe(result.as_json()), indent=2, allow_nan=False))

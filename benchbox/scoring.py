@@ -109,6 +109,16 @@ def check_request(
                 )
 
 
+def check_captions(extractor: Extractor, captions: Sequence[str], n_fake: int) -> None:
+    if not hasattr(extractor, "text_features"):
+        raise BenchboxError(
+            f"the CLIP score needs a text encoder, which feature space '{extractor.name}' does not have",
+            "pass --feature clip (or clip:MODEL:TAG) with --captions",
+        )
+    if len(captions) != n_fake:
+        raise BenchboxError(f"{n_fake} generated images but {len(captions)} captions", "give one caption per image")
+
+
 def metric_values(
     metrics: Sequence[str],
     fake: dict[str, np.ndarray],
@@ -138,9 +148,11 @@ def score(
     progress: bool = False,
     bootstrap: int = 0,
     infinite: bool = False,
+    captions: Sequence[str] | None = None,
 ) -> Scored:
     """Score FAKE images against REAL ones. Pass `cache=FeatureCache()` to reuse features across calls,
-    `bootstrap=N` for 95% intervals from N resamples, `infinite=True` for FID∞/IS∞."""
+    `bootstrap=N` for 95% intervals from N resamples, `infinite=True` for FID∞/IS∞, and `captions` (one per
+    generated image) for the CLIP score in a CLIP feature space."""
     t0 = time.perf_counter()
     options = options or ExtractorOptions()
     settings = settings or ScoreSettings()
@@ -153,12 +165,19 @@ def score(
         from benchbox.uncertainty import check_infinite
 
         check_infinite(metrics, len(fake_images), extractor.outputs["pool"])
+    if captions is not None:
+        check_captions(extractor, captions, len(fake_images))
     fake_features, fake_hash, fake_hit = cached_features(extractor, fake_images, cache, batch_size, progress)
     real_features, real_hash, real_hit = None, None, None
     if real_images is not None:
         real_features, real_hash, real_hit = cached_features(extractor, real_images, cache, batch_size, progress)
     tag = extractor.metric_tag
     values = metric_values(metrics, fake_features, real_features, tag, settings)
+    if captions is not None:
+        from benchbox.metrics.clip_score import clip_score_of_images
+
+        score_name = metric_name("clip_score", tag.removeprefix("clip_"))
+        values[score_name] = clip_score_of_images(extractor, fake_images, captions, batch_size=batch_size or 64)
     intervals = {}
     if infinite:
         from benchbox.uncertainty import infinite_n_values

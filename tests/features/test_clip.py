@@ -213,3 +213,32 @@ def test_invalid_images_are_refused(extractor):
     with pytest.raises(BenchboxError, match="float32"):
         extractor.features(torch.rand(2, 3, 64, 64))
     assert np.isfinite(extractor.features(_images(1, 64, 64))["pool"].numpy()).all()
+
+
+def test_score_cli_captions_give_the_clip_score_of_open_clip_embeddings(tiny_files, tmp_path, capsys):
+    """`benchbox score - FAKE --feature clip:... --captions F` against 100·max(cos, 0) of open_clip's own encoders."""
+    import numpy as np
+
+    from benchbox.cli import main
+
+    images = _images(3, 64, 64, seed=5)  # the model's native size: preprocessing is only /255 and normalisation
+    np.save(tmp_path / "fake.npy", images.permute(0, 2, 3, 1).numpy())
+    captions = ["a red square", "a photo of a cat", "noise"]
+    (tmp_path / "captions.txt").write_text("\n".join(captions) + "\n", encoding="utf-8")
+    argv = ["score", "-", str(tmp_path / "fake.npy"), "--feature", f"clip:{TINY}:custom"]
+    argv += ["--weights", str(tiny_files["state"]), "--custom-weights", "--captions", str(tmp_path / "captions.txt")]
+    assert main([*argv, "--json"]) == 0
+    values = json.loads(capsys.readouterr().out)
+    net = open_clip.create_model(TINY).eval()  # "custom" builds the registered architecture: plain GELU
+    net.load_state_dict(torch.load(tiny_files["state"]))
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in (net.visual.image_mean, net.visual.image_std))
+    with torch.no_grad():
+        image = net.encode_image((images.float() / 255 - mean) / std).double()
+        text = net.encode_text(open_clip.tokenize(captions)).double()
+    cos = torch.nn.functional.cosine_similarity(image, text).clamp(min=0)
+    assert values["clip_score_bbx_tiny_clip_custom"] == pytest.approx(100 * cos.mean().item(), rel=1e-5)
+
+    (tmp_path / "captions.txt").write_text("only one caption\n", encoding="utf-8")
+    assert main(argv) == 2
+    assert "3 generated images but 1 captions" in capsys.readouterr().err
+    assert main(["score", "-", str(tmp_path / "fake.npy"), "--feature", "pixels", "--captions", "x.txt"]) == 2
