@@ -22,7 +22,7 @@ from benchbox.errors import BenchboxError, UnknownNameError
 from benchbox.features import Extractor, ExtractorOptions, metric_name
 from benchbox.features.cache import FeatureCache
 from benchbox.features.extract import cached_features, default_batch_size, extract_batches
-from benchbox.registry import DATASETS, EXTRACTORS, SCORES, load_builtins
+from benchbox.registry import DATASETS, EXTRACTORS, SCORES, SUITES, load_builtins
 
 DEFAULT_METRICS = ("fid", "kid", "is")
 
@@ -78,6 +78,14 @@ def load_input(source: str | Path | torch.Tensor, what: str) -> tuple[torch.Tens
     if name in DATASETS and not Path(text).exists():
         data = DATASETS[name](split or "train")
         return check_images(data.images, what), f"dataset {data.name}:{data.split} ({data.data_hash[:12]})"
+    if name in SUITES and not Path(text).exists():
+        dataset = getattr(SUITES[name], "dataset", None)
+        if dataset is None:
+            raise BenchboxError(
+                f"suite '{name}' has no image data to score against",
+                f"score images against a folder, an array or a dataset ({', '.join(sorted(DATASETS))})",
+            )
+        return load_input(f"{dataset}:{split}" if split else dataset, what)
     return load_images(text), text
 
 
@@ -167,10 +175,13 @@ def score(
         check_infinite(metrics, len(fake_images), extractor.outputs["pool"])
     if captions is not None:
         check_captions(extractor, captions, len(fake_images))
-    fake_features, fake_hash, fake_hit = cached_features(extractor, fake_images, cache, batch_size, progress)
+    pending: list = []  # cache entries, written only when every metric has been computed
+    fake_features, fake_hash, fake_hit = cached_features(extractor, fake_images, cache, batch_size, progress, pending)
     real_features, real_hash, real_hit = None, None, None
     if real_images is not None:
-        real_features, real_hash, real_hit = cached_features(extractor, real_images, cache, batch_size, progress)
+        real_features, real_hash, real_hit = cached_features(
+            extractor, real_images, cache, batch_size, progress, pending
+        )
     tag = extractor.metric_tag
     values = metric_values(metrics, fake_features, real_features, tag, settings)
     if captions is not None:
@@ -193,6 +204,8 @@ def score(
         record["real"] = {"source": real_source, "n": len(real_images), "sha256": real_hash, "cached": real_hit}
     if bootstrap:
         record["bootstrap"] = {"resamples": bootstrap, "level": 0.95, "resampled": "generated samples"}
+    for key, features in pending if cache is not None else ():
+        cache.put(key, features)
     return Scored(values, record, intervals)
 
 
@@ -231,8 +244,11 @@ def score_sampler(
                 yield to_uint8(sample(min(batch_size, n - start), generator))
 
     fake_features = extract_batches(extractor, batches(), total=n)
-    real_features, real_hash, real_hit = cached_features(extractor, real_images, cache, batch_size)
+    pending: list = []
+    real_features, real_hash, real_hit = cached_features(extractor, real_images, cache, None, False, pending)
     values = metric_values(metrics, fake_features, real_features, extractor.metric_tag, settings)
+    for key, features in pending if cache is not None else ():
+        cache.put(key, features)
     record = score_provenance(extractor, settings, options.device, t0)
     record["fake"] = {"source": "sampler", "n": n, "seed": seed}
     record["real"] = {"source": real_source, "n": len(real_images), "sha256": real_hash, "cached": real_hit}

@@ -83,3 +83,16 @@ class PixelExtractor:
         x = torch.nn.functional.adaptive_avg_pool2d(x, 4).flatten(1)
         pool = x @ self.projection
         return {"pool": pool.float(), "logits": (pool @ self.classifier).float()}
+
+
+class TensorImages(torch.utils.data.Dataset):
+    """uint8 C×H×W images of a tensor as the torch Dataset that torch-fidelity's `calculate_metrics` reads."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.images[i]

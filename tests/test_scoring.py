@@ -424,3 +424,24 @@ def test_score_infinite_adds_fd_inf_and_is_inf(real, offline_cache):
     assert set(result.values) == {"fd_pixels", "is_pixels", "is_std_pixels", "fd_inf_pixels", "is_inf_pixels"}
     for name, value in expected.items():
         assert result.values[name] == pytest.approx(value, rel=1e-5), name
+
+
+def test_a_run_that_fails_after_extraction_caches_nothing(real, fake, offline_cache, monkeypatch):
+    """Features are written only once every metric is computed: a failing metric leaves the cache empty."""
+    from benchbox.registry import SCORES, ScoreDef
+
+    def boom(fake_features, real_features, **_):
+        raise BenchboxError("metric failed late", "nothing to fix")
+
+    monkeypatch.setitem(SCORES, "boom", ScoreDef("boom", boom, "pool", True, {"x": True}, "fails"))
+    cache = FeatureCache()
+    with pytest.raises(BenchboxError, match="failed late"):
+        score(real, fake, ["fid", "boom"], "pixels", cache=cache)
+    assert not cache.root.exists() or not any(p.is_file() for p in cache.root.rglob("*"))
+    score(real, fake, ["fid"], "pixels", cache=cache)  # the same run without the failing metric caches both sets
+    assert len([p for p in cache.root.rglob("*.npz")]) == 2
+
+
+def test_a_suite_without_images_is_refused_as_real_data(fake, offline_cache):
+    with pytest.raises(BenchboxError, match="suite 'toy2d' has no image data"):
+        score("toy2d", fake, ["fid"], "pixels")

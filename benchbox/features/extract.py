@@ -61,8 +61,10 @@ def cached_features(
     cache: FeatureCache | None,
     batch_size: int | None = None,
     progress: bool = False,
+    pending: list[tuple[str, dict[str, np.ndarray]]] | None = None,
 ) -> tuple[dict[str, np.ndarray], str, bool]:
-    """(features, images content hash, whether they came from the cache). Only complete results are cached."""
+    """(features, images content hash, whether they came from the cache). Only complete results are cached; with
+    `pending`, new entries are appended there instead, for the caller to write once the whole run has succeeded."""
     images = check_images(images)
     images_hash = content_hash(images)
     key = feature_key(images_hash, cache_identity(extractor))
@@ -71,6 +73,8 @@ def cached_features(
         if hit is not None and set(hit) == set(extractor.outputs) and all(len(v) == len(images) for v in hit.values()):
             return hit, images_hash, True
     features = extract(extractor, images, batch_size, progress)
-    if cache is not None:
+    if cache is not None and pending is not None:
+        pending.append((key, features))
+    elif cache is not None:
         cache.put(key, features)
     return features, images_hash, False

@@ -33,18 +33,7 @@ from benchbox.features.cache import FeatureCache
 from benchbox.features.extract import extract
 from benchbox.metrics.frechet import frechet_distance
 from benchbox.scoring import ScoreSettings, build_extractor, score
-from benchbox.testing import blocky_images, make_inception_weights
-
-
-class Images(torch.utils.data.Dataset):
-    def __init__(self, x: torch.Tensor) -> None:
-        self.x = x
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.x[i]
+from benchbox.testing import TensorImages, blocky_images, make_inception_weights
 
 
 def timed(fn):
@@ -56,8 +45,8 @@ def timed(fn):
 def torch_fidelity_scores(fake, real, weights, device, subset, cache_root=None, batch_size=64):
     return torch_fidelity.calculate_metrics(
         batch_size=batch_size,
-        input1=Images(fake),
-        input2=Images(real),
+        input1=TensorImages(fake),
+        input2=TensorImages(real),
         fid=True,
         kid=True,
         isc=True,

@@ -11,22 +11,11 @@ from benchbox.features import ExtractorOptions
 from benchbox.features.extract import extract
 from benchbox.features.weights import sha256_of_file
 from benchbox.scoring import ScoreSettings, build_extractor, score
-from benchbox.testing import blocky_images
+from benchbox.testing import TensorImages, blocky_images
 
 
 def image_set(n: int, seed: int, tint: int) -> torch.Tensor:
     return blocky_images(n, seed, tint)
-
-
-class Images(torch.utils.data.Dataset):
-    def __init__(self, x: torch.Tensor) -> None:
-        self.x = x
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.x[i]
 
 
 def custom(weights) -> ExtractorOptions:
@@ -40,8 +29,8 @@ def test_metrics_match_torch_fidelity(inception_weights, offline_cache):
     settings = ScoreSettings(kid_subsets=10, kid_subset_size=50, is_splits=5)
     ours = score(real, fake, ["fid", "kid", "is", "pr"], "inception:64", custom(inception_weights), settings).values
     theirs = torch_fidelity.calculate_metrics(
-        input1=Images(fake),
-        input2=Images(real),
+        input1=TensorImages(fake),
+        input2=TensorImages(real),
         fid=True,
         kid=True,
         isc=True,
