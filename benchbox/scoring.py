@@ -188,7 +188,9 @@ def score(
         from benchbox.metrics.clip_score import clip_score_of_images
 
         score_name = metric_name("clip_score", tag.removeprefix("clip_"))
-        values[score_name] = clip_score_of_images(extractor, fake_images, captions, batch_size=batch_size or 64)
+        values[score_name] = clip_score_of_images(
+            extractor, fake_images, captions, batch_size=batch_size or default_batch_size(options.device)
+        )
     intervals = {}
     if infinite:
         from benchbox.uncertainty import infinite_n_values

@@ -48,7 +48,7 @@ def extract(
     extractor: Extractor, images: torch.Tensor, batch_size: int | None = None, progress: bool = False
 ) -> dict[str, np.ndarray]:
     images = check_images(images)
-    batch_size = batch_size or default_batch_size(torch.device(extractor.device))
+    batch_size = default_batch_size(torch.device(extractor.device)) if batch_size is None else batch_size
     if batch_size < 1:
         raise BenchboxError(f"batch size {batch_size} is not positive", "pass --batch-size 1 or more")
     batches = (images[i : i + batch_size] for i in range(0, len(images), batch_size))
