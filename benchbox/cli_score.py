@@ -40,6 +40,7 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
     score.add_argument(
         "--captions",
         type=Path,
+        metavar="FILE",
         help="a UTF-8 text file with one caption per generated image (in file order): adds the CLIP score "
         "(100·max(cos, 0), torchmetrics' convention) in the --feature clip space",
     )
@@ -56,6 +57,7 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
         "--weights",
         dest="weights",
         type=Path,
+        metavar="PATH",
         help="a local weights file for the feature space (otherwise: its environment variable, the cache, a download)",
     )
     score.add_argument(
