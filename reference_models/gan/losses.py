@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from benchbox.errors import UnknownNameError
+from benchbox.errors import BenchboxError, UnknownNameError
+from reference_models.gan.fgan import DIVERGENCES, fgan_d_loss, fgan_g_loss
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -79,11 +81,59 @@ def hinge_d_loss(real: Tensor, fake: Tensor) -> Tensor:
     return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
 
 
+def _paired_difference(real: Tensor, fake: Tensor) -> Tensor:
+    """C(x_r) − C(x_f) for the i-th real and i-th generated sample; RSGAN pairs them one to one."""
+    if real.shape != fake.shape:
+        raise BenchboxError(
+            f"RSGAN pairs each real sample with one generated sample, but got critic outputs of shapes "
+            f"{tuple(real.shape)} (real) and {tuple(fake.shape)} (generated)",
+            "give the discriminator as many generated samples as real ones",
+        )
+    return real - fake
+
+
+def relativistic_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """−E[log σ(C(x_r) − C(x_f))] = E[softplus(C(x_f) − C(x_r))] (Jolicoeur-Martineau 2018, RSGAN)."""
+    return F.softplus(-_paired_difference(real, fake)).mean()
+
+
+def relativistic_g_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """−E[log σ(C(x_f) − C(x_r))] = E[softplus(C(x_r) − C(x_f))] (Jolicoeur-Martineau 2018, RSGAN)."""
+    return F.softplus(_paired_difference(real, fake)).mean()
+
+
+def relativistic_average_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """E[softplus(−D̃(x_r))] + E[softplus(D̃(x_f))], D̃(x_r) = C(x_r) − E[C(x_f)] (Jolicoeur-Martineau 2018, RaSGAN)."""
+    return F.softplus(fake.mean() - real).mean() + F.softplus(fake - real.mean()).mean()
+
+
+def relativistic_average_g_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """E[softplus(D̃(x_r))] + E[softplus(−D̃(x_f))] (Jolicoeur-Martineau 2018, RaSGAN)."""
+    return F.softplus(real - fake.mean()).mean() + F.softplus(real.mean() - fake).mean()
+
+
+def relativistic_average_ls_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """E[(D̃(x_r) − 1)²] + E[(D̃(x_f) + 1)²], D̃(x_f) = C(x_f) − E[C(x_r)] (Jolicoeur-Martineau 2018, RaLSGAN)."""
+    return ((real - fake.mean() - 1) ** 2).mean() + ((fake - real.mean() + 1) ** 2).mean()
+
+
+def relativistic_average_ls_g_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """E[(D̃(x_f) − 1)²] + E[(D̃(x_r) + 1)²] (Jolicoeur-Martineau 2018, RaLSGAN)."""
+    return ((fake - real.mean() - 1) ** 2).mean() + ((real - fake.mean() + 1) ** 2).mean()
+
+
 register_loss("minimax", bce_d_loss, minimax_g_loss, "Goodfellow et al. 2014")
 register_loss("non_saturating", bce_d_loss, non_saturating_g_loss, "Goodfellow et al. 2014")
 register_loss("wasserstein", wasserstein_d_loss, wasserstein_g_loss, "Arjovsky et al. 2017")
 register_loss("least_squares", least_squares_d_loss, least_squares_g_loss, "Mao et al. 2017")
 register_loss("hinge", hinge_d_loss, wasserstein_g_loss, "Lim & Ye 2017")
+# RaSGAN and RaLSGAN as the paper writes them, sums of two means; its released code halves both (a scale only,
+# which Adam all but ignores, though it halves the loss's weight against a gradient penalty).
+register_loss("rsgan", relativistic_d_loss, relativistic_g_loss, "Jolicoeur-Martineau 2018")
+register_loss("rasgan", relativistic_average_d_loss, relativistic_average_g_loss, "Jolicoeur-Martineau 2018")
+register_loss("ralsgan", relativistic_average_ls_d_loss, relativistic_average_ls_g_loss, "Jolicoeur-Martineau 2018")
+for _div in DIVERGENCES.values():  # f-GAN: one row per divergence of reference_models.gan.fgan
+    register_loss(f"fgan_{_div.name}", partial(fgan_d_loss, _div), partial(fgan_g_loss, _div), _div.citation)
 
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:

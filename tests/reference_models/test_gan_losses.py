@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from benchbox.errors import BenchboxError
+from reference_models.gan.fgan import DIVERGENCES
 from reference_models.gan.losses import LOSSES, get_loss, gradient_penalty
 
 REAL = [0.5, -1.2, 2.0]
@@ -18,6 +19,9 @@ def sigmoid(x):
 
 def mean(xs):
     return sum(xs) / len(xs)
+
+
+PAIRED = {"rsgan"}  # losses on (real, fake) pairs see only the first len(FAKE) real logits
 
 
 EXPECTED = {  # name: (discriminator loss, generator loss) by hand
@@ -35,6 +39,20 @@ EXPECTED = {  # name: (discriminator loss, generator loss) by hand
         0.5 * mean([(f - 1) ** 2 for f in FAKE]),
     ),
     "hinge": (mean([max(0, 1 - r) for r in REAL]) + mean([max(0, 1 + f) for f in FAKE]), -mean(FAKE)),
+    "rsgan": (
+        mean([-math.log(sigmoid(r - f)) for r, f in zip(REAL[: len(FAKE)], FAKE, strict=True)]),
+        mean([-math.log(sigmoid(f - r)) for r, f in zip(REAL[: len(FAKE)], FAKE, strict=True)]),
+    ),
+    "rasgan": (
+        mean([-math.log(sigmoid(r - mean(FAKE))) for r in REAL])
+        + mean([-math.log(1 - sigmoid(f - mean(REAL))) for f in FAKE]),
+        mean([-math.log(sigmoid(f - mean(REAL))) for f in FAKE])
+        + mean([-math.log(1 - sigmoid(r - mean(FAKE))) for r in REAL]),
+    ),
+    "ralsgan": (
+        mean([(r - mean(FAKE) - 1) ** 2 for r in REAL]) + mean([(f - mean(REAL) + 1) ** 2 for f in FAKE]),
+        mean([(f - mean(REAL) - 1) ** 2 for f in FAKE]) + mean([(r - mean(FAKE) + 1) ** 2 for r in REAL]),
+    ),
 }
 
 
@@ -42,13 +60,33 @@ EXPECTED = {  # name: (discriminator loss, generator loss) by hand
 def test_loss_matches_formula(name):
     loss = get_loss(name)
     real, fake = torch.tensor(REAL, dtype=torch.float64), torch.tensor(FAKE, dtype=torch.float64)
+    if name in PAIRED:
+        real = real[: len(FAKE)]
     d_expected, g_expected = EXPECTED[name]
     assert loss.d(real, fake).item() == pytest.approx(d_expected, rel=1e-12)
     assert loss.g(real, fake).item() == pytest.approx(g_expected, rel=1e-12)
 
 
 def test_every_registered_loss_is_checked_here():
-    assert set(LOSSES) == set(EXPECTED)
+    """The f-GAN rows are checked by hand in test_fgan.py."""
+    assert set(LOSSES) == set(EXPECTED) | {f"fgan_{name}" for name in DIVERGENCES}
+
+
+def test_rsgan_refuses_unpaired_batches():
+    real, fake = torch.tensor(REAL), torch.tensor(FAKE)
+    for part in (get_loss("rsgan").d, get_loss("rsgan").g):
+        with pytest.raises(BenchboxError, match="as many generated samples as real"):
+            part(real, fake)
+
+
+def test_relativistic_losses_see_only_differences():
+    """Shifting every critic output by one constant leaves C(x_r) − C(x_f) (or its average form) unchanged."""
+    real, fake = torch.tensor(REAL, dtype=torch.float64), torch.tensor(FAKE, dtype=torch.float64)
+    for name in ("rsgan", "rasgan", "ralsgan"):
+        loss = get_loss(name)
+        r = real[: len(FAKE)] if name in PAIRED else real
+        for part in (loss.d, loss.g):
+            assert part(r + 3.7, fake + 3.7).item() == pytest.approx(part(r, fake).item(), rel=1e-12)
 
 
 def test_unknown_loss_names_the_known_ones():
