@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from benchbox.errors import BenchboxError
 from reference_models.blocks import Maxout
 
 
@@ -39,5 +40,7 @@ class PackedMaxoutDiscriminator(nn.Module):
 def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
     """(B·pack, D…) → (B, pack·D): concatenate each group of `pack` consecutive samples."""
     if x.shape[0] % pack:
-        raise ValueError(f"batch of {x.shape[0]} cannot be packed in groups of {pack}")
+        raise BenchboxError(
+            f"batch of {x.shape[0]} cannot be packed in groups of {pack}", "use a batch size divisible by the packing"
+        )
     return x.reshape(x.shape[0] // pack, -1)
