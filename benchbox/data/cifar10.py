@@ -126,7 +126,7 @@ def decode_batch(data: bytes, what: str) -> tuple[np.ndarray, np.ndarray]:
         raise BenchboxError(f"{what} has b'data' {found}, not a uint8 N×{PIXELS} array", REFETCH_HINT)
     try:
         labels = np.asarray(labels)
-    except ValueError:
+    except (ValueError, TypeError, OverflowError):  # ragged or unconvertible: refused just below
         labels = np.asarray(None)
     if labels.dtype.kind not in "iu" or labels.shape != (len(images),):
         raise BenchboxError(
@@ -153,8 +153,8 @@ def read_files(source: Path, names: Sequence[str]) -> dict[str, bytes]:
                     name = wanted.get(member.name.removeprefix("./"))
                     if name is not None and member.isfile() and member.size <= MAX_BATCH_BYTES:
                         found[name] = tar.extractfile(member).read()  # type: ignore[union-attr]
-                        if len(found) == len(wanted):
-                            break
+                while tar.fileobj.read(1 << 20):  # type: ignore[union-attr]
+                    pass  # to the gzip trailer: a truncated archive is refused whichever split is asked for
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise BenchboxError(f"cannot read '{source}' ({type(exc).__name__}: {exc})", REFETCH_HINT) from None
     missing = [name for name in names if name not in found]
