@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+
+from tqdm import tqdm
 
 from benchbox.errors import BenchboxError
 
@@ -18,3 +24,29 @@ def write_text_atomic(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         raise BenchboxError(f"cannot write '{path}': {exc.strerror or exc}", "pass --out with a writable path") from exc
+
+
+DOWNLOAD_TIMEOUT_S = 60
+
+
+def download_atomic(url: str, dest: Path, what: str, hint: str, verify: Callable[[Path], None]) -> None:
+    """Fetch `url` into `dest` atomically. `verify(path)` checks the finished file (a digest) and raises a
+    BenchboxError to reject it; a failed transfer or a rejected file leaves nothing behind. `hint` goes with
+    transfer errors: how to provide the file by hand."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            size = int(getattr(response, "headers", {}).get("Content-Length") or 0) or None
+            with tqdm(total=size, unit="B", unit_scale=True, desc=what, disable=None) as bar:
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    out.write(block)
+                    bar.update(len(block))
+        verify(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; downloads here are public files
+        os.replace(tmp, dest)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
+        raise BenchboxError(f"cannot download {what} from {url} ({exc})", hint) from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -17,15 +17,11 @@ test_batch. Loading a pickle can run code, so `BatchUnpickler` resolves only the
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import logging
 import os
 import pickle
 import tarfile
-import tempfile
-import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -33,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from benchbox.data import LabeledImages
 from benchbox.data.digits import labeled_data_hash
 from benchbox.errors import BenchboxError
 from benchbox.features.weights import cache_root
+from benchbox.io import download_atomic
 from benchbox.registry import register_dataset
 
 log = logging.getLogger(__name__)
@@ -61,7 +57,6 @@ SPLIT_SIZES = {"train": 50_000, "test": 10_000}
 NUM_CLASSES = 10
 PIXELS = 3 * 32 * 32
 MAX_BATCH_BYTES = 1 << 26  # a batch of 10,000 images is about 31 MB; refuse to read a bomb into memory
-DOWNLOAD_TIMEOUT_S = 60
 REFETCH_HINT = f"the file is truncated or corrupt; delete it and fetch {URL} again"
 
 
@@ -239,28 +234,16 @@ def find_source(data_dir: str | Path | None = None) -> Path:
 def download(url: str, dest: Path, md5: str, hint: str) -> None:
     """Fetch `url` into `dest` atomically; a failed transfer or an MD5 mismatch leaves nothing behind."""
     log.info("downloading CIFAR-10 from %s to %s", url, dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            size = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=size, unit="B", unit_scale=True, desc="CIFAR-10", disable=None) as bar:
-                for block in iter(lambda: response.read(1 << 20), b""):
-                    out.write(block)
-                    bar.update(len(block))
-        digest = md5_of_file(Path(tmp))
+
+    def verify(path: Path) -> None:
+        digest = md5_of_file(path)
         if digest != md5:
             raise BenchboxError(
                 f"the CIFAR-10 archive downloaded from {url} has MD5 {digest}, not the published {md5}",
                 "the download is corrupt or the file changed; retry, or " + hint,
             )
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the data is not secret
-        os.replace(tmp, dest)
-    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
-        raise BenchboxError(f"cannot download CIFAR-10 from {url} ({exc})", hint) from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    download_atomic(url, dest, "CIFAR-10", hint, verify)
 
 
 @lru_cache(maxsize=2)

@@ -5,17 +5,12 @@ download from the canonical release checked by SHA-256. Never a silent fall-back
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchbox.errors import BenchboxError
-
-DOWNLOAD_TIMEOUT_S = 60
+from benchbox.io import download_atomic
 
 
 @dataclass(frozen=True)
@@ -103,22 +98,13 @@ def download(spec: WeightsSpec, dest: Path) -> None:
     offline_hint = f"put the file at {dest}, pass {spec.option} PATH or set {spec.env_var} (source: {spec.url})"
     if os.environ.get("BENCHBOX_OFFLINE"):
         raise BenchboxError(f"{spec.name} weights are not in the cache and BENCHBOX_OFFLINE is set", offline_hint)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(spec.url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            for block in iter(lambda: response.read(1 << 20), b""):
-                out.write(block)
-        digest = sha256_of_file(Path(tmp))
+
+    def verify(path: Path) -> None:
+        digest = sha256_of_file(path)
         if not _matches(spec, digest):
             raise BenchboxError(
                 f"downloaded {spec.name} weights have SHA-256 {digest[:16]}…, not the published {spec.sha256}…",
                 "the download is corrupt or the release changed; retry, or fetch the file by hand",
             )
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; weights are not secret
-        os.replace(tmp, dest)
-    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
-        raise BenchboxError(f"cannot download {spec.name} weights ({exc})", offline_hint) from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    download_atomic(spec.url, dest, f"{spec.name} weights", offline_hint, verify)

@@ -4,6 +4,7 @@ from a local file:// URL, and the errors that say where to put the file. Digests
 import hashlib
 import http.client
 import os
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -247,7 +248,7 @@ class _TruncatedResponse:
 
 
 def test_truncated_http_download_is_a_benchbox_error_and_leaves_nothing(online, tmp_path, monkeypatch):
-    monkeypatch.setattr(weights_module.urllib.request, "urlopen", lambda url, timeout: _TruncatedResponse())
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: _TruncatedResponse())
     folder = tmp_path / "dl"
     try:
         with pytest.raises(BenchboxError):
