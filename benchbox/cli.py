@@ -81,6 +81,11 @@ def build_parser() -> Parser:
         help="runs side by side in worker processes (default: one per CPU core on the CPU, 1 on a GPU)",
     )
     run.add_argument(
+        "--data-dir",
+        type=Path,
+        help="folder holding the suite's dataset files (looked in before $BENCHBOX_DATA and the default places)",
+    )
+    run.add_argument(
         "--resume",
         action="store_true",
         help="continue interrupted runs from their last checkpoint and skip runs that are already complete",
@@ -130,11 +135,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from benchbox.data import set_data_dir
     from benchbox.report.tables import markdown_report
     from benchbox.runner import Runner, make_cells, resolve_device, resolve_models, summarize_outcomes
     from benchbox.store import ResultStore
     from benchbox.suite import load_suite
 
+    set_data_dir(args.data_dir)
     suite = load_suite(args.suite)
     budget = suite.budget(args.budget)
     entries = resolve_models(suite, args.models)

@@ -14,6 +14,7 @@ class ModelContext:
 
     sample_shape: tuple[int, ...]  # shape of one example, e.g. (2,) for toy2d or (1, 28, 28)
     device: torch.device
+    num_classes: int = 0  # classes of a labelled dataset; conditional models need them
 
 
 @runtime_checkable
@@ -27,6 +28,9 @@ class Model(Protocol):
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """n samples (in [-1, 1] for images, raw coordinates for points), deterministic given generator."""
+
+    # Optional, for class-conditional models: `uses_labels = True` makes the runner pass (images, labels) batches
+    # to train_step, and `sample_labeled(n, generator) -> (samples, labels)` lets it score class accuracy.
 
     def state_dict(self) -> dict[str, Any]: ...
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from benchbox.data import data_dir_option, set_data_dir
 from benchbox.runner import Cell, Runner, RunOutcome, resolve_models
 from benchbox.store import ResultStore
 from benchbox.suite import load_suite
@@ -28,6 +29,7 @@ class WorkerSetup:
     device: str
     resume: bool
     threads: int
+    data_dir: str | None = None  # --data-dir, for the dataset loaders
 
 
 _runner: Runner | None = None
@@ -37,6 +39,7 @@ def _init_worker(setup: WorkerSetup) -> None:
     global _runner
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     torch.set_num_threads(setup.threads)
+    set_data_dir(setup.data_dir)
     suite = load_suite(setup.suite_ref)
     _runner = Runner(
         suite, ResultStore(setup.store_path), torch.device(setup.device), resume=setup.resume, progress=False
@@ -54,7 +57,10 @@ def _run_one(task: str, model: str, seed: int, budget: str) -> tuple[str, str]:
 def run_parallel(runner: Runner, suite_ref: str, cells: list[Cell], jobs: int) -> list[RunOutcome]:
     """Run cells in `jobs` processes; returns outcomes in the order of `cells`."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    setup = WorkerSetup(suite_ref, runner.store.path, runner.device.type, runner.resume, threads)
+    data_dir = data_dir_option()
+    setup = WorkerSetup(
+        suite_ref, runner.store.path, runner.device.type, runner.resume, threads, str(data_dir) if data_dir else None
+    )
     outcomes: dict[int, RunOutcome] = {}
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(setup,))

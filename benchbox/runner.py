@@ -30,6 +30,7 @@ from benchbox.suite import Budget, ModelEntry, Suite, protocol_hash
 log = logging.getLogger(__name__)
 
 EVAL_SEED_OFFSET = 1_000_003  # the sampling generator of seed s is seeded with s + this
+DIVERGED = "diverged_at_step"  # the record a diverged run leaves: its value is the step of the non-finite loss
 DATA_SEED_OFFSET = 2_000_003  # the training-data generator of seed s is seeded with s + this
 
 
@@ -45,6 +46,51 @@ class Cell:
     @property
     def label(self) -> str:
         return f"{self.task.name}/{self.entry.name}/seed{self.seed}"
+
+
+class GeneratorStream:
+    """Training data of a task that draws fresh examples from a generator (toy2d's mixtures)."""
+
+    def __init__(self, task: Any, seed: int) -> None:
+        self.task = task
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def next(self, n: int, labels: bool = False) -> torch.Tensor:
+        if labels:
+            raise BenchboxError(f"task '{self.task.name}' has no labels", "use an unconditional model on it")
+        return self.task.sample(n, self.generator)
+
+    def state(self) -> Any:
+        return self.generator.get_state()
+
+    def load_state(self, state: Any) -> None:
+        self.generator.set_state(state)
+
+
+def training_stream(task: Any, seed: int, device: torch.device) -> Any:
+    """The task's own stream of training batches (image tasks), or fresh draws from its sampler."""
+    if hasattr(task, "stream"):
+        return task.stream(seed, device)
+    return GeneratorStream(task, seed)
+
+
+class LossLog:
+    """Means of the logged values over each checkpoint interval: the training curves, kept in the checkpoint."""
+
+    def __init__(self, history: list[dict[str, float]] | None = None) -> None:
+        self.history = list(history or [])
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def add(self, values: dict[str, float]) -> None:
+        for k, v in values.items():
+            self._sums[k] = self._sums.get(k, 0.0) + v
+        self._count += 1
+
+    def close_interval(self, step: int) -> None:
+        if self._count:
+            self.history.append({"step": step, **{k: v / self._count for k, v in self._sums.items()}})
+        self._sums, self._count = {}, 0
 
 
 @dataclass(frozen=True)
@@ -125,9 +171,12 @@ def cell_protocol_hash(suite: Suite, cell: Cell) -> str:
     if cell.entry.kind == "user":  # hash the user's source so an edited model never mixes with old results
         config = inspect.getsource(inspect.getmodule(config) or config)
     budget = (cell.budget.name, cell.budget.steps, cell.budget.model_overrides)
-    return protocol_hash(
-        suite.name, suite.version, cell.task, cell.entry.kind, config, budget, suite.n_eval, EVAL_SEED_OFFSET
-    )
+    parts = [suite.name, suite.version, cell.task, cell.entry.kind, config, budget, suite.n_eval, EVAL_SEED_OFFSET]
+    if cell.budget.n_eval is not None:
+        parts.append(("n_eval", cell.budget.n_eval))
+    if suite.evaluation is not None:  # (absent for points suites, whose hashes predate it)
+        parts.append(suite.evaluation)
+    return protocol_hash(*parts)
 
 
 class Runner:
@@ -148,10 +197,14 @@ class Runner:
         self.on_checkpoint = on_checkpoint  # called after each checkpoint is written (tests interrupt here)
         self.env: Environment = environment(device)
         self.checkpoint_root = store.path.parent / "checkpoints"
+        self._data_hashes: dict[str, str] = {}
 
     def run(self, cells: list[Cell], jobs: int = 1, suite_ref: str = "") -> list[RunOutcome]:
         """Run cells in order here, or in `jobs` worker processes that reload the suite from `suite_ref`."""
         self.store.put_suite_meta(self.suite.name, self.suite.version, suite_meta(self.suite))
+        if self.suite.evaluation is not None:
+            for task in {c.task.name: c.task for c in cells}.values():
+                self.suite.evaluation.prepare(task)  # e.g. train the domain classifier once, before the workers
         if jobs > 1:
             from benchbox.parallel import run_parallel
 
@@ -184,9 +237,11 @@ class Runner:
             return RunOutcome(cell, "skipped")
 
         seed_everything(cell.seed)
-        data_gen = torch.Generator().manual_seed(cell.seed + DATA_SEED_OFFSET)
-        model = build_model(cell.entry, cell.budget, ModelContext(tuple(cell.task.sample_shape), self.device))
-        step, train_time = 0, 0.0
+        data = training_stream(cell.task, cell.seed + DATA_SEED_OFFSET, self.device)
+        ctx = ModelContext(tuple(cell.task.sample_shape), self.device, getattr(cell.task, "num_classes", 0))
+        model = build_model(cell.entry, cell.budget, ctx)
+        labelled = bool(getattr(model, "uses_labels", False))
+        step, train_time, losses_log = 0, 0.0, LossLog()
         if state is not None:
             model.load_state_dict(state["model"])
             torch.set_rng_state(state["torch_rng"])
@@ -194,8 +249,9 @@ class Runner:
             np.random.set_state(state["numpy_rng"])
             if self.device.type == "cuda" and "cuda_rng" in state:
                 torch.cuda.set_rng_state_all(state["cuda_rng"])
-            data_gen.set_state(state["data_rng"])
+            data.load_state(state["data_rng"])
             step, train_time = state["step"], state["train_time_s"]
+            losses_log = LossLog(state.get("history"))
             log.info("%s: resumed at step %d", cell.label, step)
 
         bar = tqdm(
@@ -208,7 +264,7 @@ class Runner:
         )
         while step < cell.budget.steps:
             t0 = time.perf_counter()
-            losses = model.train_step(cell.task.sample(model.examples_per_step, data_gen))
+            losses = model.train_step(data.next(model.examples_per_step, labels=labelled))
             step += 1
             train_time += time.perf_counter() - t0
             bar.update()
@@ -216,9 +272,12 @@ class Runner:
                 bar.close()
                 detail = f"non-finite loss at step {step}: {losses}; last good checkpoint kept at {path}"
                 log.warning("%s diverged: %s", cell.label, detail)
+                self.store.put([self._record(cell, phash, DIVERGED, step, 0, train_time, "")])
                 return RunOutcome(cell, "diverged", detail=detail)
+            losses_log.add(losses)
             if step % cell.budget.checkpoint_every == 0 or step == cell.budget.steps:
-                self._save(path, model, data_gen, step, train_time, phash)
+                losses_log.close_interval(step)
+                self._save(path, model, data, step, train_time, phash, losses_log.history)
                 if self.on_checkpoint:
                     self.on_checkpoint(cell, step)
         bar.close()
@@ -227,25 +286,33 @@ class Runner:
         return RunOutcome(cell, "done", tuple(records))
 
     def _save(
-        self, path: Path, model: Model, data_gen: torch.Generator, step: int, train_time: float, phash: str
+        self,
+        path: Path,
+        model: Model,
+        data: Any,
+        step: int,
+        train_time: float,
+        phash: str,
+        history: list[dict[str, float]],
     ) -> None:
         state = {
             "model": model.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "python_rng": random.getstate(),
             "numpy_rng": np.random.get_state(),
-            "data_rng": data_gen.get_state(),
+            "data_rng": data.state(),
             "step": step,
             "train_time_s": train_time,
             "protocol_hash": phash,
+            "history": history,
         }
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         checkpoint.save_atomic(state, path)
 
     def _complete(self, cell: Cell, phash: str) -> bool:
-        have = self.store.records(**self._cell_key(cell))
-        return {r.metric for r in have if r.protocol_hash == phash} >= set(self.suite.metrics)
+        have = {r.metric for r in self.store.records(**self._cell_key(cell)) if r.protocol_hash == phash}
+        return DIVERGED in have or have >= set(self.suite.metrics)
 
     def _cell_key(self, cell: Cell) -> dict[str, Any]:
         """The store columns that name one run (every metric of it)."""
@@ -261,34 +328,54 @@ class Runner:
     def _evaluate(self, cell: Cell, model: Model, phash: str, train_time: float) -> list[ResultRecord]:
         t0 = time.perf_counter()
         generator = torch.Generator().manual_seed(cell.seed + EVAL_SEED_OFFSET)
-        fake = model.sample(self.suite.n_eval, generator).detach().cpu().double().numpy()
-        real = cell.task.reference(self.suite.n_eval).double().numpy()
-        inputs = MetricInputs(fake=fake.reshape(len(fake), -1), real=real.reshape(len(real), -1), task=cell.task)
-        values = {name: METRICS[name].fn(inputs) for name in self.suite.metrics}
+        n = cell.budget.n_eval or self.suite.n_eval
+        if self.suite.evaluation is not None:
+            scored = self.suite.evaluation.evaluate(model, cell.task, n, generator, self.device, cell.budget.name)
+            values = [(v.name, v.value, v.extractor_hash) for v in scored]
+        else:
+            fake = model.sample(n, generator).detach().cpu().double().numpy()
+            real = cell.task.reference(n).double().numpy()
+            inputs = MetricInputs(fake=fake.reshape(len(fake), -1), real=real.reshape(len(real), -1), task=cell.task)
+            values = [(name, METRICS[name].fn(inputs), "") for name in self.suite.metrics]
         wall = train_time + time.perf_counter() - t0
-        data_hash = cell.task.data_hash()
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return [self._record(cell, phash, name, value, n, wall, extractor) for name, value, extractor in values]
+
+    def _record(
+        self, cell: Cell, phash: str, metric: str, value: float, n: int, wall: float, extractor_hash: str
+    ) -> ResultRecord:
         e = self.env
-        return [
-            ResultRecord(
-                **self._cell_key(cell),
-                metric=name,
-                value=float(value),
-                n_samples=len(fake),
-                protocol_hash=phash,
-                data_hash=data_hash,
-                extractor_hash="",
-                benchbox_version=e.benchbox_version,
-                git_commit=e.git_commit,
-                torch_version=e.torch_version,
-                cuda_version=e.cuda_version,
-                device=e.device,
-                train_steps=cell.budget.steps,
-                wall_time_s=wall,
-                created_at=now,
-            )
-            for name, value in values.items()
-        ]
+        return ResultRecord(
+            **self._cell_key(cell),
+            metric=metric,
+            value=float(value),
+            n_samples=n,
+            protocol_hash=phash,
+            data_hash=self._data_hash(cell.task),
+            extractor_hash=extractor_hash,
+            benchbox_version=e.benchbox_version,
+            git_commit=e.git_commit,
+            torch_version=e.torch_version,
+            cuda_version=e.cuda_version,
+            device=e.device,
+            train_steps=cell.budget.steps,
+            wall_time_s=wall,
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+
+    def _data_hash(self, task: Any) -> str:
+        if task.name not in self._data_hashes:
+            self._data_hashes[task.name] = task.data_hash()
+        return self._data_hashes[task.name]
+
+
+def metric_meta(suite: Suite) -> list[dict[str, Any]]:
+    """Name, direction, decimals and description of every value the suite's runs may record, in table order."""
+    if suite.evaluation is None:
+        infos = [METRICS[m] for m in suite.metrics]
+    else:
+        infos = list({m.name: m for t in suite.tasks for m in suite.evaluation.metric_infos(t)}.values())
+    keys = ("name", "higher_is_better", "decimals", "description")
+    return [{k: getattr(m, k) for k in keys} for m in infos]
 
 
 def suite_meta(suite: Suite) -> dict[str, Any]:
@@ -297,15 +384,7 @@ def suite_meta(suite: Suite) -> dict[str, Any]:
         "description": suite.description,
         "tasks": [{"name": t.name, "description": getattr(t, "description", "")} for t in suite.tasks],
         "models": [{"name": m.name, "description": m.description} for m in suite.models],
-        "metrics": [
-            {
-                "name": m,
-                "higher_is_better": METRICS[m].higher_is_better,
-                "decimals": METRICS[m].decimals,
-                "description": METRICS[m].description,
-            }
-            for m in suite.metrics
-        ],
+        "metrics": metric_meta(suite),
         "budgets": {
             b.name: {"steps": b.steps, "seeds": list(b.seeds), "description": b.description} for b in suite.budgets
         },

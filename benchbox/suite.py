@@ -46,6 +46,7 @@ class Budget:
     # Config fields this budget changes for every model that has them, e.g. smaller nets so a CPU
     # finishes in minutes. They are part of the budget's protocol and of every cell's protocol hash.
     model_overrides: tuple[tuple[str, Any], ...] = ()
+    n_eval: int | None = None  # samples scored per run, when this budget differs from the suite's n_eval
 
     def apply(self, config: Any) -> Any:
         """The config with this budget's overrides applied to the fields it has."""
@@ -94,6 +95,9 @@ class Suite:
     n_eval: int
     reported: tuple[ReportedResult, ...] = ()
     references: tuple[str, ...] = field(default=())
+    # How samples are scored: None for points metrics of METRICS (toy2d), or benchbox.evaluation.FeatureEvaluation
+    # for images; `metrics` then lists the values every run must record.
+    evaluation: Any = None
 
     def budget(self, name: str) -> Budget:
         for b in self.budgets:
@@ -173,13 +177,22 @@ def validate_suite(suite: Suite) -> None:
         elif not isinstance(entry.config, MODELS[entry.kind].config_type):
             want = MODELS[entry.kind].config_type.__name__
             problems.append(f"model '{entry.name}' config is {type(entry.config).__name__}, not {want}")
+    if suite.evaluation is None:
+        known = set(METRICS)
+    else:
+        known = {m.name for task in suite.tasks for m in suite.evaluation.metric_infos(task)}
     for metric in suite.metrics:
-        if metric not in METRICS:
-            problems.append(f"unknown metric '{metric}' (known: {', '.join(sorted(METRICS))})")
+        if metric not in known:
+            problems.append(f"unknown metric '{metric}' (known: {', '.join(sorted(known))})")
     for b in suite.budgets:
         if b.name not in BUDGET_NAMES:
             problems.append(f"budget '{b.name}' is not one of {', '.join(BUDGET_NAMES)}")
         if b.steps < 1 or b.checkpoint_every < 1 or not b.seeds:
             problems.append(f"budget '{b.name}' needs steps >= 1, checkpoint_every >= 1 and one seed or more")
+        elif b.checkpoint_every > b.steps:
+            problems.append(
+                f"budget '{b.name}' is too small to produce one checkpoint ({b.steps} steps, one every "
+                f"{b.checkpoint_every}); give it checkpoint_every <= steps"
+            )
     if problems:
         raise SuiteFileError(f"suite '{suite.name}' is malformed: {'; '.join(problems)}", "fix the suite definition")

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+
+_data_dir: Path | None = None
+
+
+def set_data_dir(path: str | Path | None) -> None:
+    """The folder `--data-dir` names: loaders look there first. Set once per process (the CLI and run workers)."""
+    global _data_dir
+    _data_dir = Path(path).expanduser() if path else None
+
+
+def data_dir_option() -> Path | None:
+    return _data_dir
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchbox.data import LabeledImages
+from benchbox.data import LabeledImages, data_dir_option
 from benchbox.data.digits import labeled_data_hash
 from benchbox.errors import BenchboxError
 from benchbox.features.weights import cache_root
-from benchbox.io import download_atomic
+from benchbox.io import download_atomic, file_digest
 from benchbox.registry import register_dataset
 
 log = logging.getLogger(__name__)
@@ -96,11 +96,7 @@ def md5_hex(data: bytes) -> str:
 
 
 def md5_of_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(path, "md5")
 
 
 def decode_batch(data: bytes, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -265,4 +261,4 @@ def load(split: str, data_dir: str | Path | None = None) -> LabeledImages:
     files. `data_dir` is a folder holding the archive or its extracted folder. Cached per process; read-only."""
     if split not in BATCHES:
         raise BenchboxError(f"cifar10 has no split '{split}'", f"choose one of: {', '.join(BATCHES)}")
-    return _published_split(find_source(data_dir).resolve(), split)
+    return _published_split(find_source(data_dir or data_dir_option()).resolve(), split)

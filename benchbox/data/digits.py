@@ -60,10 +60,11 @@ def _split(split: str) -> LabeledImages:
 
 
 @register_dataset("digits")
-def load(split: str) -> LabeledImages:
+def load(split: str, data_dir: object = None) -> LabeledImages:
     """One split ("train" or "test") of the 8×8 digits: uint8 N×1×8×8 images in 0..255, int64 labels 0..9.
 
-    The result is cached per process; treat its tensors as read-only.
+    The result is cached per process; treat its tensors as read-only. `data_dir` is ignored: scikit-learn bundles
+    the data.
     """
     if split not in SPLITS:
         raise BenchboxError(f"digits has no split '{split}'", f"choose one of: {', '.join(SPLITS)}")

@@ -4,13 +4,12 @@ download from the canonical release checked by SHA-256. Never a silent fall-back
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchbox.errors import BenchboxError
-from benchbox.io import download_atomic
+from benchbox.io import download_atomic, file_digest
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,7 @@ def cache_root() -> Path:
 
 
 def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(path)
 
 
 def _matches(spec: WeightsSpec, digest: str) -> bool:

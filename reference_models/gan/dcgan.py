@@ -37,20 +37,25 @@ class DCGANNetsConfig:
     pack: int = 1  # PacGAN's m: D judges m samples concatenated along channels
     init_std: float = 0.02  # the paper: all weights from N(0, 0.02²)
     leaky_slope: float = 0.2  # the paper: LeakyReLU slope 0.2 in D
+    label_channels: int = 0  # CGAN: a one-hot label of this many classes joins the image as constant channels
+    aux_dim: int = 0  # ACGAN's class head or InfoGAN's Q head: a second conv on D's last feature map
+
+
+def dcgan_layout(image_size: int, base_width: int) -> tuple[int, list[int]]:
+    """(side of the first feature map, widths of the hidden feature maps from the smallest to the largest)."""
+    if image_size not in LAYOUTS:
+        supported = ", ".join(str(s) for s in sorted(LAYOUTS))
+        raise BenchboxError(
+            f"DCGAN nets are not defined for {image_size}×{image_size} images", f"use an image size of {supported}"
+        )
+    start, steps = LAYOUTS[image_size]
+    return start, [base_width * 2 ** (steps - 1 - i) for i in range(steps)]
 
 
 def _layout(config: DCGANNetsConfig) -> tuple[int, list[int]]:
-    """(side of the first feature map, widths of the hidden feature maps from the smallest to the largest)."""
-    if config.image_size not in LAYOUTS:
-        supported = ", ".join(str(s) for s in sorted(LAYOUTS))
-        raise BenchboxError(
-            f"DCGAN nets are not defined for {config.image_size}×{config.image_size} images",
-            f"use an image size of {supported}",
-        )
     if config.pack < 1:
         raise BenchboxError(f"PacGAN's pack must be at least 1, got {config.pack}", "use pack=1 for no packing")
-    start, steps = LAYOUTS[config.image_size]
-    return start, [config.base_width * 2 ** (steps - 1 - i) for i in range(steps)]
+    return dcgan_layout(config.image_size, config.base_width)
 
 
 def dcgan_generator(config: DCGANNetsConfig) -> nn.Sequential:
@@ -79,14 +84,20 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, config: DCGANNetsConfig) -> None:
         super().__init__()
         start, widths = _layout(config)
+        if config.pack > 1 and (config.label_channels or config.aux_dim):
+            raise BenchboxError(
+                "PacGAN packing judges several samples at once, so it cannot take per-sample labels or heads",
+                "use pack=1 with CGAN, ACGAN and InfoGAN",
+            )
         self.pack = config.pack
+        self.label_channels = config.label_channels
         self.sample_shape = (config.channels, config.image_size, config.image_size)
         widths = widths[::-1]  # largest feature map first
         bn = config.d_batch_norm
         layers = [
             # the paper: no batch norm on D's input layer
             down_block(
-                config.channels * config.pack,
+                (config.channels + config.label_channels) * config.pack,
                 widths[0],
                 kernel_size=4,
                 stride=2,
@@ -100,16 +111,37 @@ class DCGANDiscriminator(nn.Module):
             layers.append(
                 down_block(c_in, c_out, kernel_size=4, stride=2, padding=1, batch_norm=bn, activation=activation)
             )
-        layers.append(
-            down_block(widths[-1], 1, kernel_size=start, stride=1, padding=0, batch_norm=False, activation=None)
-        )
-        self.net = nn.Sequential(*layers)
-        init_dcgan(self.net, config.init_std)
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Conv2d(widths[-1], 1, start)  # the last conv, to a 1×1 logit
+        self.aux = nn.Conv2d(widths[-1], config.aux_dim, start) if config.aux_dim else None
+        init_dcgan(self, config.init_std)
         if config.spectral_norm:
-            apply_spectral_norm(self.net)  # after init: the parametrization rescales the initialised weight
+            apply_spectral_norm(self)  # after init: the parametrization rescales the initialised weight
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B·pack, C, H, W) → logits (B,)."""
+    def forward(
+        self, x: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """x: (B·pack, C, H, W) → logits (B,), or (logits, aux head outputs (B, aux_dim)) with an aux head."""
+        self._check(x)
+        features = self.body(self.pack_inputs(self._with_labels(x, labels)))
+        logits = self.head(features).view(-1)
+        if self.aux is None:
+            return logits
+        return logits, self.aux(features).flatten(1)
+
+    def _with_labels(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if not self.label_channels:
+            return x
+        if labels is None:
+            raise BenchboxError("this CGAN discriminator needs the labels of its inputs", "pass labels")
+        planes = nn.functional.one_hot(labels, self.label_channels).to(x.dtype)[:, :, None, None]
+        return torch.cat([x, planes.expand(-1, -1, *x.shape[2:])], 1)
+
+    def packed_critic(self, packed: torch.Tensor) -> torch.Tensor:
+        """Logits of already packed inputs (B, pack·C, H, W): what a gradient penalty differentiates."""
+        return self.head(self.body(packed)).view(-1)
+
+    def _check(self, x: torch.Tensor) -> None:
         if tuple(x.shape[1:]) != self.sample_shape:
             raise BenchboxError(
                 f"this DCGAN discriminator takes images of shape {self.sample_shape}, got {tuple(x.shape[1:])}",
@@ -120,9 +152,12 @@ class DCGANDiscriminator(nn.Module):
                 f"a batch of {x.shape[0]} samples cannot be packed in groups of {self.pack}",
                 f"give the discriminator a multiple of {self.pack} samples",
             )
-        channels, height, width = self.sample_shape
-        packed = pack_samples(x, self.pack).view(-1, self.pack * channels, height, width)
-        return self.net(packed).view(-1)
+
+    def pack_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """(B·pack, C, H, W) → (B, pack·C, H, W): m consecutive samples stacked along channels."""
+        channels = x.shape[1]
+        height, width = self.sample_shape[1:]
+        return pack_samples(x, self.pack).view(-1, self.pack * channels, height, width)
 
 
 def dcgan_discriminator(config: DCGANNetsConfig) -> DCGANDiscriminator:

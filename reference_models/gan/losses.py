@@ -1,7 +1,7 @@
 """GAN losses as a table of pure functions of discriminator outputs ("logits").
 
 Every row gives d(real, fake) and g(real, fake), both means over the batch. g takes the real logits
-too so that relativistic losses fit the same row shape; the others ignore them.
+too so that relativistic losses fit the same row shape; the others ignore them (the trainer passes None).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from benchbox.errors import BenchboxError, UnknownNameError
-from reference_models.gan.fgan import DIVERGENCES, fgan_d_loss, fgan_g_loss
+from reference_models.gan.fgan import DIVERGENCES, fgan_alternative_g_loss, fgan_d_loss, fgan_g_loss
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -26,13 +26,14 @@ class AdversarialLoss:
     d: LossFn
     g: LossFn
     citation: str
+    g_reads_real: bool = False  # relativistic losses compare with real outputs in the generator's loss too
 
 
 LOSSES: dict[str, AdversarialLoss] = {}
 
 
-def register_loss(name: str, d: LossFn, g: LossFn, citation: str) -> None:
-    LOSSES[name] = AdversarialLoss(name, d, g, citation)
+def register_loss(name: str, d: LossFn, g: LossFn, citation: str, g_reads_real: bool = False) -> None:
+    LOSSES[name] = AdversarialLoss(name, d, g, citation, g_reads_real)
 
 
 def get_loss(name: str) -> AdversarialLoss:
@@ -129,11 +130,26 @@ register_loss("least_squares", least_squares_d_loss, least_squares_g_loss, "Mao 
 register_loss("hinge", hinge_d_loss, wasserstein_g_loss, "Lim & Ye 2017")
 # RaSGAN and RaLSGAN as the paper writes them, sums of two means; its released code halves both (a scale only,
 # which Adam all but ignores, though it halves the loss's weight against a gradient penalty).
-register_loss("rsgan", relativistic_d_loss, relativistic_g_loss, "Jolicoeur-Martineau 2018")
-register_loss("rasgan", relativistic_average_d_loss, relativistic_average_g_loss, "Jolicoeur-Martineau 2018")
-register_loss("ralsgan", relativistic_average_ls_d_loss, relativistic_average_ls_g_loss, "Jolicoeur-Martineau 2018")
+register_loss("rsgan", relativistic_d_loss, relativistic_g_loss, "Jolicoeur-Martineau 2018", g_reads_real=True)
+register_loss(
+    "rasgan", relativistic_average_d_loss, relativistic_average_g_loss, "Jolicoeur-Martineau 2018", g_reads_real=True
+)
+register_loss(
+    "ralsgan",
+    relativistic_average_ls_d_loss,
+    relativistic_average_ls_g_loss,
+    "Jolicoeur-Martineau 2018",
+    g_reads_real=True,
+)
 for _div in DIVERGENCES.values():  # f-GAN: one row per divergence of reference_models.gan.fgan
     register_loss(f"fgan_{_div.name}", partial(fgan_d_loss, _div), partial(fgan_g_loss, _div), _div.citation)
+    # The generator update Nowozin et al. use in their experiments (section 3.2): ascend E_Q[g_f(V(G(z)))].
+    register_loss(
+        f"fgan_{_div.name}_alt",
+        partial(fgan_d_loss, _div),
+        partial(fgan_alternative_g_loss, _div),
+        f"{_div.citation}, section 3.2",
+    )
 
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:

@@ -34,7 +34,14 @@ class PackedMaxoutDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B·pack, D) → logits (B,): consecutive groups of `pack` rows form one packed input."""
-        return self.net(pack_samples(x, self.pack)).squeeze(1)
+        return self.packed_critic(self.pack_inputs(x))
+
+    def pack_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        return pack_samples(x, self.pack)
+
+    def packed_critic(self, packed: torch.Tensor) -> torch.Tensor:
+        """Logits of already packed inputs (B, pack·D): what a gradient penalty differentiates."""
+        return self.net(packed).squeeze(1)
 
 
 def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:

@@ -134,7 +134,7 @@ def test_packing_stacks_consecutive_samples_along_channels():
     logits = d(x)
     assert logits.shape == (4,)
     stacked = torch.cat([x[0::2], x[1::2]], dim=1)  # sample 2i in channel 0, sample 2i+1 in channel 1
-    torch.testing.assert_close(logits, d.net(stacked).view(-1))
+    torch.testing.assert_close(logits, d.packed_critic(stacked))
     with pytest.raises(BenchboxError, match="groups of 2"):
         d(x[:7])
 

@@ -1,0 +1,65 @@
+"""digits: the GAN zoo on scikit-learn's 8×8 handwritten digits, the fastest offline image suite.
+
+Protocol (version 1):
+- Data: scikit-learn's bundled digits (UCI optdigits test set), 1,442 training and 355 test images, 8×8 grey, fixed
+  split (benchbox/data/digits.py). Batches from a fixed shuffle of the training split held on the device.
+- Models: the zoo of benchmarks/gan_zoo.py on DCGAN nets for 8×8 (2 → 4 → 8); samples from the generator's EMA.
+- Metrics on 2,000 samples against the 355 test images, in the space of the classifier benchbox trains on the
+  training split (98.6% test accuracy): fd_digits, kid_digits (subsets of 300), precision/recall (k = 3),
+  density/coverage (k = 5), classes covered and the KL of the class histogram, NDB (50 bins); class accuracy for
+  conditional models. None of these is FID: the feature space is not Inception's.
+- Budgets: no paper trains GANs on these 8×8 digits, so `full` is our own: 10,000 generator steps at the zoo's
+  widths, 5 seeds. `short` narrows the nets (base width 16) for minutes on a CPU; `smoke` is for tests.
+"""
+
+from __future__ import annotations
+
+from benchbox.data.image_task import ImageTask
+from benchbox.evaluation import FeatureEvaluation, family_infos
+from benchbox.registry import register_suite
+from benchbox.scoring import ScoreSettings
+from benchbox.suite import Budget, Suite
+from benchmarks.gan_zoo import MODELS
+
+TASK = ImageTask("digits", "digits", (1, 8, 8), 10, description="scikit-learn's 8×8 digits, 1,442 train / 355 test")
+EVALUATION = FeatureEvaluation(settings=ScoreSettings(kid_subset_size=300))
+
+SUITE = register_suite(
+    Suite(
+        name="digits",
+        version=1,
+        description="The GAN zoo on 8×8 digits, scored in the space of benchbox's own digits classifier.",
+        tasks=(TASK,),
+        models=MODELS,
+        budgets=(
+            Budget(
+                "smoke",
+                steps=4,
+                checkpoint_every=2,
+                seeds=(0,),
+                model_overrides=(("base_width", 8), ("batch_size", 16)),
+                n_eval=300,
+                description="4 steps of tiny nets, 300 samples: for tests only",
+            ),
+            Budget(
+                "short",
+                steps=1000,
+                checkpoint_every=250,
+                seeds=(0, 1, 2),
+                model_overrides=(("base_width", 16),),
+                description="1,000 generator steps of batch 64 with base width 16, 3 seeds",
+            ),
+            Budget(
+                "full",
+                steps=10_000,
+                checkpoint_every=1000,
+                seeds=(0, 1, 2, 3, 4),
+                description="10,000 generator steps of batch 64 with the zoo's nets (base width 64), 5 seeds; our own",
+            ),
+        ),
+        metrics=tuple(m.name for m in family_infos(EVALUATION.families, "digits")),
+        n_eval=2000,
+        evaluation=EVALUATION,
+        references=("Alpaydin & Kaynak 1998, Optical Recognition of Handwritten Digits (UCI)",),
+    )
+)

@@ -1,0 +1,119 @@
+"""The GAN zoo every image suite trains: one ImageGANConfig per model, each with its paper's own optimiser settings.
+
+Shared by benchmarks/digits.py, fashion_mnist.py and cifar10.py, so that the three suites train the same models.
+Nets are DCGAN's (Radford et al. 2016) for every model except BEGAN's auto-encoder discriminator; a model differs
+from the DCGAN baseline only in the fields set here. Samples always come from an EMA of the generator (decay 0.999).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from benchbox.suite import ModelEntry
+from reference_models.gan.fgan import DIVERGENCES
+from reference_models.gan.image_gan import ImageGANConfig
+
+DCGAN = ImageGANConfig()  # non-saturating loss, Adam 2e-4, β1 0.5, batch 64
+
+# f-GAN: Nowozin et al. 2016 train every divergence with the same nets and the generator update of their section 3.2.
+FGAN_LABELS = {
+    "tv": "total variation",
+    "kl": "Kullback-Leibler",
+    "reverse_kl": "reverse KL",
+    "pearson": "Pearson χ²",
+    "neyman": "Neyman χ²",
+    "hellinger": "squared Hellinger",
+    "jeffrey": "Jeffrey",
+    "js": "Jensen-Shannon",
+    "gan": "GAN (2·JS − log 4)",
+}
+
+
+def zoo() -> tuple[ModelEntry, ...]:
+    """Every GAN of the zoo as a model entry of an image suite."""
+    entries = [
+        ModelEntry("gan-minimax", "image_gan", replace(DCGAN, loss="minimax"), "GAN, minimax generator loss (MM GAN)"),
+        ModelEntry("dcgan", "image_gan", DCGAN, "DCGAN: GAN with the non-saturating generator loss (NS GAN)"),
+        ModelEntry(
+            "wgan",
+            "image_gan",
+            replace(
+                DCGAN,
+                loss="wasserstein",
+                optimizer="rmsprop",
+                lr_g=5e-5,
+                lr_d=5e-5,
+                n_critic=5,
+                weight_clip=0.01,
+            ),
+            "WGAN: weights clipped to ±0.01, RMSProp 5e-5, 5 critic steps (Arjovsky et al. 2017)",
+        ),
+        ModelEntry(
+            "wgan-gp",
+            "image_gan",
+            replace(
+                DCGAN,
+                loss="wasserstein",
+                gradient_penalty=10.0,
+                n_critic=5,
+                lr_g=1e-4,
+                lr_d=1e-4,
+                betas=(0.0, 0.9),
+                d_batch_norm=False,
+            ),
+            "WGAN-GP: λ = 10, 5 critic steps, Adam 1e-4 (0, 0.9), no batch norm in D (Gulrajani et al. 2017)",
+        ),
+        ModelEntry(
+            "lsgan", "image_gan", replace(DCGAN, loss="least_squares"), "LSGAN, a = 0, b = c = 1 (Mao et al. 2017)"
+        ),
+        ModelEntry(
+            "began",
+            "image_gan",
+            replace(DCGAN, loss="began", lr_g=1e-4, lr_d=1e-4),
+            "BEGAN: auto-encoder D, γ = 0.5, λ_k = 0.001, Adam 1e-4 (Berthelot et al. 2017)",
+        ),
+        ModelEntry(
+            "rsgan", "image_gan", replace(DCGAN, loss="rsgan"), "relativistic standard GAN (Jolicoeur-Martineau 2018)"
+        ),
+        ModelEntry(
+            "rasgan", "image_gan", replace(DCGAN, loss="rasgan"), "relativistic average GAN (Jolicoeur-Martineau 2018)"
+        ),
+        ModelEntry(
+            "ralsgan",
+            "image_gan",
+            replace(DCGAN, loss="ralsgan"),
+            "relativistic average LSGAN (Jolicoeur-Martineau 2018)",
+        ),
+        ModelEntry(
+            "sngan",
+            "image_gan",
+            replace(DCGAN, loss="hinge", spectral_norm=True, d_batch_norm=False),
+            "SNGAN: hinge loss, spectral norm on every D layer (Miyato et al. 2018)",
+        ),
+        ModelEntry(
+            "pacgan2", "image_gan", replace(DCGAN, pack=2), "DCGAN whose D judges pairs (PacGAN, Lin et al. 2018)"
+        ),
+    ]
+    entries += [
+        ModelEntry(
+            f"fgan-{name.replace('_', '-')}",
+            "image_gan",
+            replace(DCGAN, loss=f"fgan_{name}_alt"),
+            f"f-GAN, {FGAN_LABELS[name]} (Nowozin et al. 2016)",
+        )
+        for name in DIVERGENCES
+    ]
+    entries += [
+        ModelEntry("cgan", "image_gan", replace(DCGAN, conditioning="cgan"), "CGAN: one-hot label into G and D"),
+        ModelEntry("acgan", "image_gan", replace(DCGAN, conditioning="acgan"), "ACGAN: auxiliary classifier in D"),
+        ModelEntry(
+            "infogan",
+            "image_gan",
+            replace(DCGAN, conditioning="infogan"),
+            "InfoGAN: a 10-way and two continuous codes, λ = 1 (Chen et al. 2016)",
+        ),
+    ]
+    return tuple(entries)
+
+
+MODELS = zoo()

@@ -1,0 +1,217 @@
+"""One GAN trainer for every loss, net and conditioning of the zoo: a variant is settings, not a new class.
+
+A step is n_critic discriminator updates (each on its own slice of the real batch) and one generator update, as
+in Arjovsky et al.'s and Gulrajani et al.'s Algorithm 1; with n_critic = 1 it is Goodfellow et al.'s Algorithm 1.
+The discriminator may return logits (B,) or (logits, aux) where aux feeds ACGAN's or InfoGAN's extra head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from benchbox.errors import BenchboxError
+from reference_models.gan.began import BEGANBalance
+from reference_models.gan.conditional import Conditioner
+from reference_models.gan.ema import EMA
+from reference_models.gan.losses import get_loss, gradient_penalty
+
+SAMPLE_CHUNK = 10_000  # generator forward passes at sampling time take at most this many latents
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The loop's knobs, shared by every GAN: loss, optimiser, critic steps, regularisers, generator EMA."""
+
+    loss: str  # a row of reference_models.gan.losses.LOSSES, or "began"
+    batch_size: int  # (packed) examples per discriminator step
+    lr_g: float
+    lr_d: float
+    betas: tuple[float, float] = (0.5, 0.999)
+    optimizer: str = "adam"  # or "rmsprop" (WGAN with weight clipping, Arjovsky et al. 2017, Algorithm 1)
+    n_critic: int = 1
+    gradient_penalty: float = 0.0  # WGAN-GP's λ
+    weight_clip: float = 0.0  # WGAN's c: discriminator weights clamped to [-c, c] after each update
+    pack: int = 1
+    ema_decay: float = 0.0  # 0: sample from the trained generator itself
+    began_gamma: float = 0.5  # BEGAN's diversity ratio γ
+    began_lambda_k: float = 1e-3  # BEGAN's proportional gain λ_k
+
+
+def make_optimizer(params: Any, settings: TrainSettings, lr: float) -> torch.optim.Optimizer:
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=settings.betas)
+    if settings.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise BenchboxError(f"unknown optimizer '{settings.optimizer}'", "use adam or rmsprop")
+
+
+def check_settings(settings: TrainSettings) -> None:
+    problems = []
+    if settings.n_critic < 1 or settings.batch_size < 1 or settings.pack < 1:
+        problems.append("n_critic, batch_size and pack must be at least 1")
+    if not 0.0 <= settings.ema_decay < 1.0:
+        problems.append(f"ema_decay {settings.ema_decay} is not in [0, 1)")
+    if settings.weight_clip < 0 or settings.gradient_penalty < 0:
+        problems.append("weight_clip and gradient_penalty must be non-negative")
+    if problems:
+        raise BenchboxError(f"GAN settings: {'; '.join(problems)}", "fix the model config")
+
+
+def split_output(out: Tensor | tuple[Tensor, Tensor | None]) -> tuple[Tensor, Tensor | None]:
+    return out if isinstance(out, tuple) else (out, None)
+
+
+class GANTrainer:
+    """Trains (generator, discriminator) with one loss of the table; implements the Model protocol."""
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        settings: TrainSettings,
+        conditioner: Conditioner,
+        sample_shape: tuple[int, ...],
+        device: torch.device,
+    ) -> None:
+        check_settings(settings)
+        self.settings = settings
+        self.began = BEGANBalance(settings.began_gamma, settings.began_lambda_k) if settings.loss == "began" else None
+        self.loss = None if self.began else get_loss(settings.loss)
+        self.generator = generator.to(device)
+        self.discriminator = discriminator.to(device)
+        self.conditioner = conditioner
+        self.sample_shape = sample_shape
+        self.device = device
+        self.opt_g = make_optimizer(self.generator.parameters(), settings, settings.lr_g)
+        self.opt_d = make_optimizer(self.discriminator.parameters(), settings, settings.lr_d)
+        self.ema = EMA(self.generator, settings.ema_decay) if settings.ema_decay else None
+        self.examples_per_step = settings.batch_size * settings.pack * settings.n_critic
+        self.uses_labels = conditioner.uses_labels  # the runner then passes (images, labels) batches
+        self.num_classes = conditioner.num_classes
+
+    def _critic(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        out = self.discriminator(x, labels) if self.conditioner.labels_to_d else self.discriminator(x)
+        return split_output(out)
+
+    def _d_step(self, real: Tensor, real_labels: Tensor | None) -> dict[str, Tensor]:
+        s = self.settings
+        with torch.no_grad():
+            latent = self.conditioner.latent(real.shape[0], self.device)
+            fake = self.generator(latent.z)
+        real_out, real_aux = self._critic(real, real_labels)
+        fake_out, fake_aux = self._critic(fake, latent.labels)
+        logs: dict[str, Tensor] = {}
+        if self.began:
+            d_loss = self.began.d_loss(real_out, fake_out)
+        else:
+            d_loss = self.loss.d(real_out, fake_out)
+        aux = self.conditioner.d_aux_loss(real_aux, real_labels, fake_aux, latent, logs)
+        if aux is not None:
+            d_loss = d_loss + aux
+        if s.gradient_penalty:
+            d = self.discriminator  # the penalty is on the packed input the critic sees, one ε per packed input
+            penalty = gradient_penalty(d.packed_critic, d.pack_inputs(real), d.pack_inputs(fake))
+            logs["gradient_penalty"] = penalty.detach()
+            d_loss = d_loss + s.gradient_penalty * penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        if s.weight_clip:
+            with torch.no_grad():
+                for p in self.discriminator.parameters():
+                    p.clamp_(-s.weight_clip, s.weight_clip)
+        logs["d_loss"] = d_loss.detach()
+        return logs
+
+    def train_step(self, batch: Tensor | tuple[Tensor, Tensor]) -> dict[str, float]:
+        s = self.settings
+        images, labels = batch if isinstance(batch, tuple) else (batch, None)
+        images = images.to(self.device)
+        labels = labels.to(self.device) if labels is not None else None
+        self.generator.train()
+        self.discriminator.train()
+        real_chunks = images.chunk(s.n_critic)
+        label_chunks = labels.chunk(s.n_critic) if labels is not None else (None,) * len(real_chunks)
+        for real, real_labels in zip(real_chunks, label_chunks, strict=True):
+            logs = self._d_step(real, real_labels)
+        real, real_labels = real_chunks[-1], label_chunks[-1]
+        logs.update(self._g_step(real, real_labels))
+        if self.ema is not None:
+            self.ema.update(self.generator)
+        return {k: float(v) for k, v in logs.items()}
+
+    def _g_step(self, real: Tensor, real_labels: Tensor | None) -> dict[str, Tensor]:
+        self.discriminator.requires_grad_(False)  # gradients flow through D to G; D's own are not needed
+        try:
+            return self._g_update(real, real_labels)
+        finally:
+            self.discriminator.requires_grad_(True)
+
+    def _g_update(self, real: Tensor, real_labels: Tensor | None) -> dict[str, Tensor]:
+        latent = self.conditioner.latent(real.shape[0], self.device)
+        fake = self.generator(latent.z)
+        fake_out, fake_aux = self._critic(fake, latent.labels)
+        logs: dict[str, Tensor] = {}
+        if self.began:
+            with torch.no_grad():  # BEGAN's balance reads L(x) at the generator step
+                real_out, _ = self._critic(real, real_labels)
+            g_loss = self.began.g_loss(fake_out)
+            logs.update(self.began.update(real_out.detach(), fake_out.detach()))
+        else:
+            real_out = self._critic(real, real_labels)[0] if self.loss.g_reads_real else None
+            g_loss = self.loss.g(real_out, fake_out)
+        aux = self.conditioner.g_aux_loss(fake_aux, latent, logs)
+        if aux is not None:
+            g_loss = g_loss + aux
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        logs["g_loss"] = g_loss.detach()
+        return logs
+
+    def _sampling_generator(self) -> nn.Module:
+        if self.ema is not None:
+            return self.ema.sampling_module(self.conditioner, self.device)
+        self.generator.eval()
+        return self.generator
+
+    @torch.no_grad()
+    def sample_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        """n samples (in eval mode, from the EMA generator when there is one) and their class labels (or None)."""
+        net = self._sampling_generator()
+        latent = self.conditioner.latent(n, torch.device("cpu"), generator=generator, balanced=True)
+        chunks = []
+        for start in range(0, n, SAMPLE_CHUNK):
+            z = latent.z[start : start + SAMPLE_CHUNK].to(self.device)
+            chunks.append(net(z).reshape(-1, *self.sample_shape).cpu())
+        return torch.cat(chunks), latent.labels
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return self.sample_labeled(n, generator)[0]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+        }
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        if self.began is not None:
+            state["began"] = self.began.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        if self.began is not None:
+            self.began.load_state_dict(state["began"])
