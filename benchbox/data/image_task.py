@@ -59,14 +59,17 @@ class ImageStream:
         self.seed = seed
         self.device = device
         self.drawn = 0  # examples handed out so far: the whole of the stream's state
+        self._epoch_order: tuple[int, torch.Tensor] | None = None  # the current epoch's permutation, memoised
 
     @cached_property
     def size(self) -> int:
         return len(self.images)
 
     def _order(self, epoch: int) -> torch.Tensor:
-        generator = torch.Generator().manual_seed(self.seed * EPOCH_SEED_STRIDE + epoch)
-        return torch.randperm(self.size, generator=generator).to(self.device)
+        if self._epoch_order is None or self._epoch_order[0] != epoch:
+            generator = torch.Generator().manual_seed(self.seed * EPOCH_SEED_STRIDE + epoch)
+            self._epoch_order = (epoch, torch.randperm(self.size, generator=generator).to(self.device))
+        return self._epoch_order[1]
 
     def indices(self, n: int) -> torch.Tensor:
         """The next n positions of the shuffle, crossing into the next epoch's permutation where needed."""

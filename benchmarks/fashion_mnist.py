@@ -1,0 +1,103 @@
+"""fashion-mnist: the GAN zoo on Fashion-MNIST (Xiao et al. 2017), 28×28 grey, the main offline image suite.
+
+Protocol (version 1):
+- Data: the published IDX files (60,000 train / 10,000 test, digests checked; benchbox/data/fashion_mnist.py).
+  Batches of 64 from a fixed, seeded shuffle of the training split held on the device.
+- Models: the zoo of benchmarks/gan_zoo.py on DCGAN nets for 28×28 (7 → 14 → 28), each with its paper's optimiser
+  settings; samples from an EMA of the generator's weights (decay 0.999, batch norm statistics re-measured).
+- Metrics on 10,000 samples against the 10,000 test images, as Lucic et al. 2018 compute FID, but in the space of
+  the classifier benchbox trains on the training split (91.6% test accuracy), so they are named fd_fashion_mnist,
+  kid_fashion_mnist, …, not FID: precision/recall (k = 3), density/coverage (k = 5), classes covered and the KL of
+  the predicted class histogram to the test set's, NDB (50 bins), and the class accuracy of conditional samples.
+  Inception FID/KID/IS are added on the `full` budget when the Inception weights are on disk.
+- Budgets: `full` follows Lucic et al. 2018's length for Fashion-MNIST (20 epochs of 50,000 images at batch 64:
+  15,625 generator steps; their nets are InfoGAN's, ours DCGAN's) with 5 seeds. `short` (1,500 generator steps,
+  base width 32, 3 seeds) trains the 23 models × 3 seeds in about 90 minutes on a 2-core CPU; `smoke` is for tests.
+
+Reported numbers: the best FID per model on Fashion-MNIST from Lucic et al. 2018 (mean ± std over the best
+configuration's reruns, Inception space, their nets and a large hyperparameter search). They sit beside ours for their
+ordering only: our values are distances in another feature space.
+"""
+
+from __future__ import annotations
+
+from benchbox.data.image_task import ImageTask
+from benchbox.evaluation import FeatureEvaluation, family_infos
+from benchbox.registry import register_suite
+from benchbox.suite import Budget, ReportedResult, Suite
+from benchmarks.gan_zoo import MODELS
+
+TASK = ImageTask(
+    "fashion-mnist", "fashion-mnist", (1, 28, 28), 10, description="Fashion-MNIST, 60,000 train / 10,000 test, 28×28"
+)
+EVALUATION = FeatureEvaluation()
+
+# Lucic et al. 2018, best FID per model on Fashion-MNIST (their Table 2), as reproduced identically by Dai & Wipf
+# 2019 (Table 1) and Zhang & Khoreva 2019 (Table 2): (method, our comparable model, mean, std).
+LUCIC_2018_FASHION_FID = (
+    ("MM GAN", "gan-minimax", 29.6, 1.6),
+    ("NS GAN", "dcgan", 26.5, 1.6),
+    ("LSGAN", "lsgan", 30.7, 2.2),
+    ("WGAN", "wgan", 21.5, 1.6),
+    ("WGAN GP", "wgan-gp", 24.5, 2.1),
+    ("DRAGAN", "", 27.7, 1.2),
+    ("BEGAN", "began", 22.9, 0.9),
+)
+REPORTED = tuple(
+    ReportedResult(
+        "Lucic et al. 2018, Table 2",
+        method,
+        "fashion-mnist",
+        "fid",
+        mean,
+        std,
+        "std",
+        comparable_to=ours,
+        note="Inception FID, best of a hyperparameter search; InfoGAN nets",
+    )
+    for method, ours, mean, std in LUCIC_2018_FASHION_FID
+)
+
+SUITE = register_suite(
+    Suite(
+        name="fashion-mnist",
+        version=1,
+        description="The GAN zoo on Fashion-MNIST, scored in the space of benchbox's own Fashion-MNIST classifier.",
+        tasks=(TASK,),
+        models=MODELS,
+        budgets=(
+            Budget(
+                "smoke",
+                steps=4,
+                checkpoint_every=2,
+                seeds=(0,),
+                model_overrides=(("base_width", 8), ("batch_size", 16)),
+                n_eval=300,
+                description="4 steps of tiny nets, 300 samples: for tests only",
+            ),
+            Budget(
+                "short",
+                steps=1500,
+                checkpoint_every=500,
+                seeds=(0, 1, 2),
+                model_overrides=(("base_width", 32),),
+                description="1,500 generator steps of batch 64 (1.6 epochs) with base width 32, 3 seeds",
+            ),
+            Budget(
+                "full",
+                steps=15_625,
+                checkpoint_every=1563,
+                seeds=(0, 1, 2, 3, 4),
+                description="Lucic et al. 2018's length: 20 epochs of 50,000 images at batch 64, base width 64, 5 seeds",
+            ),
+        ),
+        metrics=tuple(m.name for m in family_infos(EVALUATION.families, "fashion_mnist")),
+        n_eval=10_000,
+        evaluation=EVALUATION,
+        reported=REPORTED,
+        references=(
+            "Xiao et al. 2017, Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine Learning Algorithms",
+            "Lucic et al. 2018, Are GANs Created Equal? A Large-Scale Study",
+        ),
+    )
+)
