@@ -34,6 +34,12 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
     score.add_argument("real", help="real images (folder, .npy/.npz, or dataset name); '-' for none (IS only)")
     score.add_argument("fake", help="generated images (folder, .npy/.npz)")
     score.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder holding a named dataset's files (looked in before $BENCHBOX_DATA and the default places)",
+    )
+    score.add_argument(
         "--metrics",
         help=f"comma-separated metric families among {ALL_FAMILIES} (default fid,kid,is; none with --captions)",
     )
@@ -116,11 +122,13 @@ def json_safe(value):
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from benchbox.data import set_data_dir
     from benchbox.features import ExtractorOptions
     from benchbox.features.cache import FeatureCache
     from benchbox.runner import resolve_device
     from benchbox.scoring import DEFAULT_METRICS, ScoreSettings, score
 
+    set_data_dir(args.data_dir)
     captions = read_captions(args.captions) if args.captions else None
     if args.metrics is not None:
         metrics = parse_metrics(args.metrics)

@@ -39,6 +39,7 @@ class ModelKind:
     name: str
     config_type: type
     build: Callable[..., Any]
+    check: Callable[[Any], None] | None = None  # raises a BenchboxError for a config that cannot be built
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,13 @@ def register_suite(suite: T) -> T:
     return suite
 
 
-def register_model(name: str, config_type: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def register_model(
+    name: str, config_type: type, check: Callable[[Any], None] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a model builder; `check(config)` lets a suite refuse a bad config before any training starts."""
+
     def deco(build: Callable[..., Any]) -> Callable[..., Any]:
-        MODELS.add(name, ModelKind(name, config_type, build))
+        MODELS.add(name, ModelKind(name, config_type, build, check))
         return build
 
     return deco

@@ -24,13 +24,12 @@ from benchbox.metrics import MetricInputs
 from benchbox.model import Model, ModelContext
 from benchbox.provenance import Environment, environment
 from benchbox.registry import METRICS, MODELS
-from benchbox.store import ResultRecord, ResultStore
+from benchbox.store import DIVERGED, ResultRecord, ResultStore
 from benchbox.suite import Budget, ModelEntry, Suite, protocol_hash
 
 log = logging.getLogger(__name__)
 
 EVAL_SEED_OFFSET = 1_000_003  # the sampling generator of seed s is seeded with s + this
-DIVERGED = "diverged_at_step"  # the record a diverged run leaves: its value is the step of the non-finite loss
 DATA_SEED_OFFSET = 2_000_003  # the training-data generator of seed s is seeded with s + this
 
 

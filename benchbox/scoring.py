@@ -79,13 +79,13 @@ def load_input(source: str | Path | torch.Tensor, what: str) -> tuple[torch.Tens
         data = DATASETS[name](split or "train")
         return check_images(data.images, what), f"dataset {data.name}:{data.split} ({data.data_hash[:12]})"
     if name in SUITES and not Path(text).exists():
-        dataset = getattr(SUITES[name], "dataset", None)
-        if dataset is None:
+        task = next((t for t in SUITES[name].tasks if hasattr(t, "dataset")), None)
+        if task is None:
             raise BenchboxError(
                 f"suite '{name}' has no image data to score against",
                 f"score images against a folder, an array or a dataset ({', '.join(sorted(DATASETS))})",
             )
-        return load_input(f"{dataset}:{split}" if split else dataset, what)
+        return load_input(f"{task.dataset}:{split or task.reference_split}", what)  # the split the suite scores on
     return load_images(text), text
 
 

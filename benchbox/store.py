@@ -16,6 +16,9 @@ DEFAULT_STORE = Path("benchbox-results") / "results.db"
 SCHEMA_VERSION = 1
 
 
+DIVERGED = "diverged_at_step"  # the one record a diverged run leaves; its value is the step of the bad loss
+
+
 @dataclass(frozen=True)
 class ResultRecord:
     suite: str

@@ -177,6 +177,13 @@ def validate_suite(suite: Suite) -> None:
         elif not isinstance(entry.config, MODELS[entry.kind].config_type):
             want = MODELS[entry.kind].config_type.__name__
             problems.append(f"model '{entry.name}' config is {type(entry.config).__name__}, not {want}")
+        elif MODELS[entry.kind].check is not None:
+            for b in suite.budgets:
+                try:
+                    MODELS[entry.kind].check(b.apply(entry.config))
+                except BenchboxError as exc:
+                    problems.append(f"model '{entry.name}' (budget {b.name}): {exc}")
+                    break
     if suite.evaluation is None:
         known = set(METRICS)
     else:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from benchbox.data import LabeledImages
+
 
 def blocky_images(n: int, seed: int, tint: int = 0) -> torch.Tensor:
     """uint8 3×32×32 images of 4×4 random colour blocks plus noise: varied, cheap, deterministic."""
@@ -18,6 +20,14 @@ def blocky_images(n: int, seed: int, tint: int = 0) -> torch.Tensor:
     image = coarse.repeat_interleave(8, 2).repeat_interleave(8, 3)
     image = image + torch.randint(0, 40, image.shape, generator=g)
     return image.clamp(0, 255).to(torch.uint8)
+
+
+def fake_labeled_images(n: int, shape: tuple[int, int, int], num_classes: int, seed: int) -> LabeledImages:
+    """A labelled dataset of random uint8 images, for speed benchmarks where pixels do not matter."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8)
+    labels = torch.randint(0, num_classes, (n,), generator=g)
+    return LabeledImages("fake", "train", images, labels, num_classes, f"fake-{seed}")
 
 
 def make_inception_weights(path: str | Path, seed: int = 0) -> None:

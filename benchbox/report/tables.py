@@ -10,13 +10,15 @@ import pandas as pd
 from scipy import stats
 
 from benchbox.errors import BenchboxError
-from benchbox.store import ResultRecord, ResultStore
+from benchbox.report.ordering import ordering_block
+from benchbox.store import DIVERGED, ResultRecord, ResultStore
 
 
 def summarize(records: list[ResultRecord]) -> pd.DataFrame:
     """One row per (task, model, metric): seeds, mean, sample std, standard error and a 95% t-interval."""
     df = pd.DataFrame([r.__dict__ for r in records])
     rows = []
+    df = df[df["metric"] != DIVERGED]
     for (task, model, metric), group in df.groupby(["task", "model", "metric"], sort=False):
         values = group["value"].to_numpy(dtype=float)
         n = len(values)
@@ -111,6 +113,15 @@ def markdown_tables(records: list[ResultRecord], meta: dict[str, Any], version: 
             lines.append(row)
         lines += reported_rows(meta.get("reported", []), task, metrics, metric_meta)
         out.append("\n".join("| " + " | ".join(r) + " |" for r in lines))
+        ordering = ordering_block(meta.get("reported", []), task, summary, metrics, metric_meta)
+        if ordering:
+            out.append(ordering)
+    diverged = sorted({(r.task, r.model, r.seed, r.value) for r in records if r.metric == DIVERGED})
+    if diverged:
+        out.append(
+            "**Diverged runs** (non-finite loss; no scores recorded, last good checkpoint kept): "
+            + ", ".join(f"{t}/{m}/seed{s} at step {v:.0f}" for t, m, s, v in diverged)
+        )
     out.append(provenance_block(records, budget_meta))
     return "\n\n".join(out)
 
@@ -131,6 +142,8 @@ def reported_rows(
             rows.setdefault((r["source"], r["method"]), {})[r["metric"]] = r
     out = []
     for (source, method), by_metric in rows.items():
+        if not set(by_metric) & set(metrics):
+            continue  # measured in another space: shown as an ordering instead (benchbox.report.ordering)
         first = next(iter(by_metric.values()))
         kind = f", ± {first['spread_kind']}" if first.get("spread_kind") else ""
         note = f"; {first['note']}" if first.get("note") else ""

@@ -8,9 +8,9 @@ from benchbox.errors import BenchboxError
 from benchbox.model import ModelContext
 from benchbox.registry import register_model
 from reference_models.gan.began import BEGANDiscriminator
-from reference_models.gan.conditional import Conditioner
+from reference_models.gan.conditional import MODES, Conditioner
 from reference_models.gan.dcgan import DCGANNetsConfig, dcgan_discriminator, dcgan_generator
-from reference_models.gan.trainer import GANTrainer, TrainSettings
+from reference_models.gan.trainer import GANTrainer, TrainSettings, check_settings
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,43 @@ def build_nets(config: ImageGANConfig, ctx: ModelContext, conditioner: Condition
     )
     generator = dcgan_generator(nets)
     if config.loss == "began":
-        if config.conditioning != "none" or config.pack != 1:
-            raise BenchboxError(
-                "BEGAN's auto-encoder discriminator is unconditional", "use conditioning='none', pack=1"
-            )
         return generator, BEGANDiscriminator(channels, size, config.base_width, config.began_hidden)
     return generator, dcgan_discriminator(nets)
+
+
+def train_settings(c: ImageGANConfig) -> TrainSettings:
+    return TrainSettings(
+        loss=c.loss,
+        batch_size=c.batch_size,
+        lr_g=c.lr_g,
+        lr_d=c.lr_d,
+        betas=c.betas,
+        optimizer=c.optimizer,
+        n_critic=c.n_critic,
+        gradient_penalty=c.gradient_penalty,
+        weight_clip=c.weight_clip,
+        pack=c.pack,
+        ema_decay=c.ema_decay,
+        began_gamma=c.began_gamma,
+        began_lambda_k=c.began_lambda_k,
+    )
+
+
+def check_config(config: ImageGANConfig) -> None:
+    """What can be checked without data: the loss, optimiser and numbers, and the conditioning."""
+    check_settings(train_settings(config))
+    if config.conditioning not in MODES:
+        raise BenchboxError(f"unknown conditioning '{config.conditioning}'", f"choose one of: {', '.join(MODES)}")
+    if config.loss == "began" and (config.conditioning != "none" or config.pack != 1):
+        raise BenchboxError("BEGAN's auto-encoder discriminator is unconditional", "use conditioning='none', pack=1")
+    if config.pack > 1 and config.conditioning != "none":
+        raise BenchboxError("PacGAN packing cannot take per-sample labels or heads", "use pack=1 with conditioning")
 
 
 class ImageGAN(GANTrainer):
     def __init__(self, config: ImageGANConfig, ctx: ModelContext) -> None:
         self.config = c = config
+        check_config(c)
         conditioner = Conditioner(
             c.conditioning,
             c.z_dim,
@@ -79,24 +105,9 @@ class ImageGAN(GANTrainer):
             info_continuous=c.info_continuous,
         )
         generator, discriminator = build_nets(c, ctx, conditioner)
-        settings = TrainSettings(
-            loss=c.loss,
-            batch_size=c.batch_size,
-            lr_g=c.lr_g,
-            lr_d=c.lr_d,
-            betas=c.betas,
-            optimizer=c.optimizer,
-            n_critic=c.n_critic,
-            gradient_penalty=c.gradient_penalty,
-            weight_clip=c.weight_clip,
-            pack=c.pack,
-            ema_decay=c.ema_decay,
-            began_gamma=c.began_gamma,
-            began_lambda_k=c.began_lambda_k,
-        )
-        super().__init__(generator, discriminator, settings, conditioner, ctx.sample_shape, ctx.device)
+        super().__init__(generator, discriminator, train_settings(c), conditioner, ctx.sample_shape, ctx.device)
 
 
-@register_model("image_gan", ImageGANConfig)
+@register_model("image_gan", ImageGANConfig, check=check_config)
 def build_image_gan(config: ImageGANConfig, ctx: ModelContext) -> ImageGAN:
     return ImageGAN(config, ctx)

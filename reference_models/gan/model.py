@@ -10,7 +10,7 @@ from benchbox.registry import register_model
 from reference_models.blocks import init_normal
 from reference_models.gan.conditional import Conditioner
 from reference_models.gan.nets import PackedMaxoutDiscriminator, mlp_generator
-from reference_models.gan.trainer import GANTrainer, TrainSettings
+from reference_models.gan.trainer import GANTrainer, TrainSettings, check_settings
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class MLPGAN(GANTrainer):
         super().__init__(generator, discriminator, settings, Conditioner("none", c.z_dim), ctx.sample_shape, ctx.device)
 
 
-@register_model("mlp_gan", MLPGANConfig)
+def check_config(c: MLPGANConfig) -> None:
+    check_settings(TrainSettings(c.loss, c.batch_size, c.lr, c.lr, c.betas, n_critic=c.n_critic, pack=c.pack))
+
+
+@register_model("mlp_gan", MLPGANConfig, check=check_config)
 def build_mlp_gan(config: MLPGANConfig, ctx: ModelContext) -> MLPGAN:
     return MLPGAN(config, ctx)

@@ -50,6 +50,11 @@ def make_optimizer(params: Any, settings: TrainSettings, lr: float) -> torch.opt
 
 
 def check_settings(settings: TrainSettings) -> None:
+    """Refuse settings the trainer cannot run: unknown loss or optimiser, out-of-range numbers."""
+    if settings.loss != "began":
+        get_loss(settings.loss)
+    if settings.optimizer not in ("adam", "rmsprop"):
+        raise BenchboxError(f"unknown optimizer '{settings.optimizer}'", "use adam or rmsprop")
     problems = []
     if settings.n_critic < 1 or settings.batch_size < 1 or settings.pack < 1:
         problems.append("n_critic, batch_size and pack must be at least 1")

@@ -1,0 +1,99 @@
+"""cifar10: the GAN zoo on CIFAR-10 (Krizhevsky 2009), 32×32 RGB.
+
+Protocol (version 1):
+- Data: the canonical python archive (MD5 checked; benchbox/data/cifar10.py): 50,000 train / 10,000 test images,
+  found through --data-dir, $BENCHBOX_DATA, the cache folder, or downloaded. Batches of 64 from a fixed, seeded
+  shuffle of the training split held on the device.
+- Models: the zoo of benchmarks/gan_zoo.py on DCGAN nets for 32×32 (4 → 8 → 16 → 32, the DCGAN paper's 64×64 nets
+  less their first stage), each with its paper's optimiser settings; samples from the generator's EMA.
+- Metrics on 10,000 samples against the 10,000 test images: in the space of the classifier benchbox trains on the
+  training split (fd_cifar10, kid_cifar10, precision/recall, density/coverage, classes, NDB, class accuracy of
+  conditional samples), and, on the `full` budget, Inception FID/KID/IS when the Inception weights are on disk.
+- Budgets: `full` follows Lucic et al. 2018's length for CIFAR-10 (100 epochs of 50,000 images at batch 64: 78,125
+  generator steps; their nets are InfoGAN's, ours DCGAN's) with 5 seeds: GPU hours. `short` (1,000 generator steps,
+  base width 32, 1 seed) is minutes per model on a CPU; `smoke` is for tests.
+
+Reported numbers: Lucic et al. 2018's best FID per model on CIFAR-10 (Inception space, their nets, a large
+hyperparameter search), beside ours for their ordering.
+"""
+
+from __future__ import annotations
+
+from benchbox.data.image_task import ImageTask
+from benchbox.evaluation import FeatureEvaluation, family_infos
+from benchbox.registry import register_suite
+from benchbox.suite import Budget, ReportedResult, Suite
+from benchmarks.gan_zoo import MODELS
+
+TASK = ImageTask("cifar10", "cifar10", (3, 32, 32), 10, description="CIFAR-10, 50,000 train / 10,000 test, 32×32 RGB")
+EVALUATION = FeatureEvaluation()
+
+# Lucic et al. 2018, best FID per model on CIFAR-10 (their Table 2), as reproduced by Dai & Wipf 2019 and Zhang &
+# Khoreva 2019. The two copies differ on LSGAN's spread (± 47.5 and ± 0.9), which is therefore left out.
+LUCIC_2018_CIFAR_FID = (
+    ("MM GAN", "gan-minimax", 72.7, 3.6),
+    ("NS GAN", "dcgan", 58.5, 1.9),
+    ("LSGAN", "lsgan", 87.1, None),
+    ("WGAN", "wgan", 55.2, 2.3),
+    ("WGAN GP", "wgan-gp", 55.8, 0.9),
+    ("DRAGAN", "", 69.8, 2.0),
+    ("BEGAN", "began", 71.4, 1.6),
+)
+REPORTED = tuple(
+    ReportedResult(
+        "Lucic et al. 2018, Table 2",
+        method,
+        "cifar10",
+        "fid",
+        mean,
+        std,
+        "std" if std is not None else "",
+        comparable_to=ours,
+        note="Inception FID, best of a hyperparameter search; InfoGAN nets",
+    )
+    for method, ours, mean, std in LUCIC_2018_CIFAR_FID
+)
+
+SUITE = register_suite(
+    Suite(
+        name="cifar10",
+        version=1,
+        description="The GAN zoo on CIFAR-10, scored in the space of benchbox's own CIFAR-10 classifier.",
+        tasks=(TASK,),
+        models=MODELS,
+        budgets=(
+            Budget(
+                "smoke",
+                steps=4,
+                checkpoint_every=2,
+                seeds=(0,),
+                model_overrides=(("base_width", 8), ("batch_size", 16)),
+                n_eval=300,
+                description="4 steps of tiny nets, 300 samples: for tests only",
+            ),
+            Budget(
+                "short",
+                steps=1000,
+                checkpoint_every=250,
+                seeds=(0,),
+                model_overrides=(("base_width", 32),),
+                description="1,000 generator steps of batch 64 with base width 32, 1 seed",
+            ),
+            Budget(
+                "full",
+                steps=78_125,
+                checkpoint_every=7813,
+                seeds=(0, 1, 2, 3, 4),
+                description="Lucic et al. 2018's length: 100 epochs of 50,000 images at batch 64, base width 64, 5 seeds",
+            ),
+        ),
+        metrics=tuple(m.name for m in family_infos(EVALUATION.families, "cifar10")),
+        n_eval=10_000,
+        evaluation=EVALUATION,
+        reported=REPORTED,
+        references=(
+            "Krizhevsky 2009, Learning Multiple Layers of Features from Tiny Images",
+            "Lucic et al. 2018, Are GANs Created Equal? A Large-Scale Study",
+        ),
+    )
+)
