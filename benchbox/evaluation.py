@@ -21,7 +21,7 @@ from benchbox.features import ExtractorOptions, metric_name
 from benchbox.features.cache import FeatureCache
 from benchbox.features.extract import cached_features, extract_batches
 from benchbox.registry import SCORES, load_builtins
-from benchbox.scoring import ScoreSettings, build_extractor, metric_values
+from benchbox.scoring import ScoreSettings, build_extractor, check_request, metric_values
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,16 @@ class FeatureEvaluation:
         """The values every run records (class accuracy and Inception's are extra)."""
         return [m.name for m in family_infos(self.families, self.tag(task))]
 
-    def prepare(self, task: Any) -> None:
-        """Train (or find cached) the domain classifier once, before worker processes need it."""
-        build_extractor(task.dataset, ExtractorOptions(device=torch.device("cpu")))
+    def prepare(self, task: Any, n: int) -> None:
+        """Before any training: train (or find cached) the domain classifier once, before worker processes need
+        it, and refuse a sample count the metric families cannot use (e.g. FD needs more samples than dimensions)."""
+        extractor = build_extractor(task.dataset, ExtractorOptions(device=torch.device("cpu")))
+        n_real = len(task.reference_images())
+        check_request(self.families, extractor, n, n_real, self._settings(n, n_real))
+
+    def _settings(self, n_fake: int, n_real: int) -> ScoreSettings:
+        # KID's subsets cannot outnumber either set (smoke budgets score a few hundred samples)
+        return replace(self.settings, kid_subset_size=min(self.settings.kid_subset_size, n_fake, n_real))
 
     def evaluate(
         self, model: Any, task: Any, n: int, generator: torch.Generator, device: torch.device, budget: str
@@ -101,8 +108,7 @@ class FeatureEvaluation:
         extractor = build_extractor(feature, ExtractorOptions(device=device))
         fake_features = extract_batches(extractor, iter(samples.split(SAMPLE_BATCH)), total=len(samples))
         real_features, _, _ = cached_features(extractor, real, FeatureCache())
-        # KID's subsets cannot outnumber either set (smoke budgets score a few hundred samples)
-        settings = replace(self.settings, kid_subset_size=min(self.settings.kid_subset_size, len(samples), len(real)))
+        settings = self._settings(len(samples), len(real))
         values = metric_values(families, fake_features, real_features, extractor.metric_tag, settings)
         if labels is not None and "logits" in fake_features:
             values[f"class_accuracy_{extractor.metric_tag}"] = class_accuracy(fake_features["logits"], labels.numpy())

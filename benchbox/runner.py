@@ -201,9 +201,9 @@ class Runner:
     def run(self, cells: list[Cell], jobs: int = 1, suite_ref: str = "") -> list[RunOutcome]:
         """Run cells in order here, or in `jobs` worker processes that reload the suite from `suite_ref`."""
         self.store.put_suite_meta(self.suite.name, self.suite.version, suite_meta(self.suite))
-        if self.suite.evaluation is not None:
-            for task in {c.task.name: c.task for c in cells}.values():
-                self.suite.evaluation.prepare(task)  # e.g. train the domain classifier once, before the workers
+        if self.suite.evaluation is not None:  # e.g. train the domain classifier once, before the workers
+            for task, n in {(c.task, c.budget.n_eval or self.suite.n_eval) for c in cells}:
+                self.suite.evaluation.prepare(task, n)
         if jobs > 1:
             from benchbox.parallel import run_parallel
 
@@ -233,6 +233,9 @@ class Runner:
             )
         if state is not None and state["step"] >= cell.budget.steps and self._complete(cell, phash):
             log.info("%s: already complete, skipped (--resume)", cell.label)
+            return RunOutcome(cell, "skipped")
+        if self.resume and self._diverged(cell, phash):  # it would diverge again at the same step
+            log.info("%s: diverged before, skipped (--resume); run without --resume to retry", cell.label)
             return RunOutcome(cell, "skipped")
 
         seed_everything(cell.seed)
@@ -271,7 +274,7 @@ class Runner:
                 bar.close()
                 detail = f"non-finite loss at step {step}: {losses}; last good checkpoint kept at {path}"
                 log.warning("%s diverged: %s", cell.label, detail)
-                self.store.put([self._record(cell, phash, DIVERGED, step, 0, train_time, "")])
+                self.store.put([self._record(cell, phash, DIVERGED, step, 0, train_time, "")], replace_runs=True)
                 return RunOutcome(cell, "diverged", detail=detail)
             losses_log.add(losses)
             if step % cell.budget.checkpoint_every == 0 or step == cell.budget.steps:
@@ -281,7 +284,7 @@ class Runner:
                     self.on_checkpoint(cell, step)
         bar.close()
         records = self._evaluate(cell, model, phash, train_time)
-        self.store.put(records)
+        self.store.put(records, replace_runs=True)
         return RunOutcome(cell, "done", tuple(records))
 
     def _save(
@@ -309,9 +312,14 @@ class Runner:
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         checkpoint.save_atomic(state, path)
 
+    def _metrics_recorded(self, cell: Cell, phash: str) -> set[str]:
+        return {r.metric for r in self.store.records(**self._cell_key(cell)) if r.protocol_hash == phash}
+
     def _complete(self, cell: Cell, phash: str) -> bool:
-        have = {r.metric for r in self.store.records(**self._cell_key(cell)) if r.protocol_hash == phash}
-        return DIVERGED in have or have >= set(self.suite.metrics)
+        return self._metrics_recorded(cell, phash) >= set(self.suite.metrics)
+
+    def _diverged(self, cell: Cell, phash: str) -> bool:
+        return DIVERGED in self._metrics_recorded(cell, phash)
 
     def _cell_key(self, cell: Cell) -> dict[str, Any]:
         """The store columns that name one run (every metric of it)."""

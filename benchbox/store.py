@@ -16,6 +16,7 @@ DEFAULT_STORE = Path("benchbox-results") / "results.db"
 SCHEMA_VERSION = 1
 
 
+_RUN = ("suite", "suite_version", "task", "model", "seed", "budget")  # the columns that name one training run
 DIVERGED = "diverged_at_step"  # the one record a diverged run leaves; its value is the step of the bad loss
 
 
@@ -117,10 +118,17 @@ class ResultStore:
                 raise
             self.conn.execute("COMMIT")
 
-    def put(self, records: Iterable[ResultRecord]) -> None:
-        """Insert or replace records, all or none; refuse a cell whose protocol differs from what it holds."""
+    def put(self, records: Iterable[ResultRecord], replace_runs: bool = False) -> None:
+        """Insert or replace records, all or none; refuse a cell whose protocol differs from what it holds.
+
+        With `replace_runs`, every record a run (suite, version, task, model, seed, budget) holds under the same
+        protocol is deleted first, so a rerun leaves no stale value (e.g. an old divergence) beside its new ones."""
         records = list(records)
         with self._transaction("write") as conn:
+            if replace_runs:
+                for key in {tuple(getattr(r, c) for c in (*_RUN, "protocol_hash")) for r in records}:
+                    where = " AND ".join(f"{c}=?" for c in (*_RUN, "protocol_hash"))
+                    conn.execute(f"DELETE FROM results WHERE {where}", key)
             for r in records:
                 where = " AND ".join(f"{c}=?" for c in _CELL)
                 clash = conn.execute(

@@ -196,6 +196,8 @@ def validate_suite(suite: Suite) -> None:
             problems.append(f"budget '{b.name}' is not one of {', '.join(BUDGET_NAMES)}")
         if b.steps < 1 or b.checkpoint_every < 1 or not b.seeds:
             problems.append(f"budget '{b.name}' needs steps >= 1, checkpoint_every >= 1 and one seed or more")
+        elif b.n_eval is not None and b.n_eval < 1:
+            problems.append(f"budget '{b.name}' scores n_eval={b.n_eval} samples; give 1 or more, or leave it unset")
         elif b.checkpoint_every > b.steps:
             problems.append(
                 f"budget '{b.name}' is too small to produce one checkpoint ({b.steps} steps, one every "
