@@ -5,11 +5,14 @@ the engine names them `fd_inception_custom` etc.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from benchbox.data import LabeledImages
+from benchbox.store import ResultRecord
 
 
 def blocky_images(n: int, seed: int, tint: int = 0) -> torch.Tensor:
@@ -106,3 +109,48 @@ class TensorImages(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> torch.Tensor:
         return self.images[i]
+
+
+def fails_with(capsys: Any, args: list[str], *fragments: str) -> str:
+    """For CLI tests: `benchbox args` exits 2 with one error line on stderr that contains each fragment, and no
+    traceback. `capsys` is pytest's fixture. Returns the line."""
+    from benchbox.cli import main
+
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if line.startswith("benchbox: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def result_record(**changes: Any) -> ResultRecord:
+    """For store and report tests: a complete ResultRecord with plain defaults, changed where given."""
+    base = ResultRecord(
+        suite="toy2d",
+        suite_version=1,
+        task="ring8",
+        model="gan-ns",
+        seed=0,
+        budget="smoke",
+        metric="modes_covered",
+        value=3.0,
+        n_samples=2500,
+        protocol_hash="p1",
+        data_hash="d",
+        extractor_hash="",
+        benchbox_version="0.1.0",
+        git_commit="abc",
+        torch_version="2",
+        cuda_version="",
+        device="cpu",
+        train_steps=20,
+        wall_time_s=1.0,
+        created_at="2026-01-01T00:00:00+00:00",
+    )
+    return dataclasses.replace(base, **changes)

@@ -20,13 +20,11 @@ hyperparameter search), beside ours for their ordering.
 from __future__ import annotations
 
 from benchbox.data.image_task import ImageTask
-from benchbox.evaluation import FeatureEvaluation, family_infos
-from benchbox.registry import register_suite
-from benchbox.suite import Budget, ReportedResult, Suite
-from benchmarks.gan_zoo import MODELS
+from benchbox.evaluation import FeatureEvaluation
+from benchbox.suite import Budget
+from benchmarks.gan_zoo import lucic_2018_fid, zoo_suite
 
 TASK = ImageTask("cifar10", "cifar10", (3, 32, 32), 10, description="CIFAR-10, 50,000 train / 10,000 test, 32×32 RGB")
-EVALUATION = FeatureEvaluation()
 
 # Lucic et al. 2018, best FID per model on CIFAR-10 (their Table 2), as reproduced by Dai & Wipf 2019 and Zhang &
 # Khoreva 2019. The two copies differ on LSGAN's spread (± 47.5 and ± 0.9), which is therefore left out.
@@ -39,61 +37,32 @@ LUCIC_2018_CIFAR_FID = (
     ("DRAGAN", "", 69.8, 2.0),
     ("BEGAN", "began", 71.4, 1.6),
 )
-REPORTED = tuple(
-    ReportedResult(
-        "Lucic et al. 2018, Table 2",
-        method,
-        "cifar10",
-        "fid",
-        mean,
-        std,
-        "std" if std is not None else "",
-        comparable_to=ours,
-        note="Inception FID, best of a hyperparameter search; InfoGAN nets",
-    )
-    for method, ours, mean, std in LUCIC_2018_CIFAR_FID
-)
 
-SUITE = register_suite(
-    Suite(
-        name="cifar10",
-        version=1,
-        description="The GAN zoo on CIFAR-10, scored in the space of benchbox's own CIFAR-10 classifier.",
-        tasks=(TASK,),
-        models=MODELS,
-        budgets=(
-            Budget(
-                "smoke",
-                steps=4,
-                checkpoint_every=2,
-                seeds=(0,),
-                model_overrides=(("base_width", 8), ("batch_size", 16)),
-                n_eval=300,
-                description="4 steps of tiny nets, 300 samples: for tests only",
-            ),
-            Budget(
-                "short",
-                steps=1000,
-                checkpoint_every=250,
-                seeds=(0,),
-                model_overrides=(("base_width", 32),),
-                description="1,000 generator steps of batch 64 with base width 32, 1 seed",
-            ),
-            Budget(
-                "full",
-                steps=78_125,
-                checkpoint_every=7813,
-                seeds=(0, 1, 2, 3, 4),
-                description="Lucic et al. 2018's length: 100 epochs of 50,000 images at batch 64, base width 64, 5 seeds",
-            ),
-        ),
-        metrics=tuple(m.name for m in family_infos(EVALUATION.families, "cifar10")),
-        n_eval=10_000,
-        evaluation=EVALUATION,
-        reported=REPORTED,
-        references=(
-            "Krizhevsky 2009, Learning Multiple Layers of Features from Tiny Images",
-            "Lucic et al. 2018, Are GANs Created Equal? A Large-Scale Study",
-        ),
-    )
+SUITE = zoo_suite(
+    name="cifar10",
+    version=1,
+    description="The GAN zoo on CIFAR-10, scored in the space of benchbox's own CIFAR-10 classifier.",
+    task=TASK,
+    short=Budget(
+        "short",
+        steps=1000,
+        checkpoint_every=250,
+        seeds=(0,),
+        model_overrides=(("base_width", 32),),
+        description="1,000 generator steps of batch 64 with base width 32, 1 seed",
+    ),
+    full=Budget(
+        "full",
+        steps=78_125,
+        checkpoint_every=7813,
+        seeds=(0, 1, 2, 3, 4),
+        description="Lucic et al. 2018's length: 100 epochs of 50,000 images at batch 64, base width 64, 5 seeds",
+    ),
+    n_eval=10_000,
+    evaluation=FeatureEvaluation(),
+    reported=lucic_2018_fid("cifar10", LUCIC_2018_CIFAR_FID),
+    references=(
+        "Krizhevsky 2009, Learning Multiple Layers of Features from Tiny Images",
+        "Lucic et al. 2018, Are GANs Created Equal? A Large-Scale Study",
+    ),
 )

@@ -15,51 +15,34 @@ Protocol (version 1):
 from __future__ import annotations
 
 from benchbox.data.image_task import ImageTask
-from benchbox.evaluation import FeatureEvaluation, family_infos
-from benchbox.registry import register_suite
+from benchbox.evaluation import FeatureEvaluation
 from benchbox.scoring import ScoreSettings
-from benchbox.suite import Budget, Suite
-from benchmarks.gan_zoo import MODELS
+from benchbox.suite import Budget
+from benchmarks.gan_zoo import zoo_suite
 
 TASK = ImageTask("digits", "digits", (1, 8, 8), 10, description="scikit-learn's 8×8 digits, 1,442 train / 355 test")
-EVALUATION = FeatureEvaluation(settings=ScoreSettings(kid_subset_size=300))
 
-SUITE = register_suite(
-    Suite(
-        name="digits",
-        version=1,
-        description="The GAN zoo on 8×8 digits, scored in the space of benchbox's own digits classifier.",
-        tasks=(TASK,),
-        models=MODELS,
-        budgets=(
-            Budget(
-                "smoke",
-                steps=4,
-                checkpoint_every=2,
-                seeds=(0,),
-                model_overrides=(("base_width", 8), ("batch_size", 16)),
-                n_eval=300,
-                description="4 steps of tiny nets, 300 samples: for tests only",
-            ),
-            Budget(
-                "short",
-                steps=1000,
-                checkpoint_every=250,
-                seeds=(0, 1, 2),
-                model_overrides=(("base_width", 16),),
-                description="1,000 generator steps of batch 64 with base width 16, 3 seeds",
-            ),
-            Budget(
-                "full",
-                steps=10_000,
-                checkpoint_every=1000,
-                seeds=(0, 1, 2, 3, 4),
-                description="10,000 generator steps of batch 64 with the zoo's nets (base width 64), 5 seeds; our own",
-            ),
-        ),
-        metrics=tuple(m.name for m in family_infos(EVALUATION.families, "digits")),
-        n_eval=2000,
-        evaluation=EVALUATION,
-        references=("Alpaydin & Kaynak 1998, Optical Recognition of Handwritten Digits (UCI)",),
-    )
+SUITE = zoo_suite(
+    name="digits",
+    version=1,
+    description="The GAN zoo on 8×8 digits, scored in the space of benchbox's own digits classifier.",
+    task=TASK,
+    short=Budget(
+        "short",
+        steps=1000,
+        checkpoint_every=250,
+        seeds=(0, 1, 2),
+        model_overrides=(("base_width", 16),),
+        description="1,000 generator steps of batch 64 with base width 16, 3 seeds",
+    ),
+    full=Budget(
+        "full",
+        steps=10_000,
+        checkpoint_every=1000,
+        seeds=(0, 1, 2, 3, 4),
+        description="10,000 generator steps of batch 64 with the zoo's nets (base width 64), 5 seeds; our own",
+    ),
+    n_eval=2000,
+    evaluation=FeatureEvaluation(settings=ScoreSettings(kid_subset_size=300)),
+    references=("Alpaydin & Kaynak 1998, Optical Recognition of Handwritten Digits (UCI)",),
 )

@@ -22,15 +22,13 @@ ordering only: our values are distances in another feature space.
 from __future__ import annotations
 
 from benchbox.data.image_task import ImageTask
-from benchbox.evaluation import FeatureEvaluation, family_infos
-from benchbox.registry import register_suite
-from benchbox.suite import Budget, ReportedResult, Suite
-from benchmarks.gan_zoo import MODELS
+from benchbox.evaluation import FeatureEvaluation
+from benchbox.suite import Budget
+from benchmarks.gan_zoo import lucic_2018_fid, zoo_suite
 
 TASK = ImageTask(
     "fashion-mnist", "fashion-mnist", (1, 28, 28), 10, description="Fashion-MNIST, 60,000 train / 10,000 test, 28×28"
 )
-EVALUATION = FeatureEvaluation()
 
 # Lucic et al. 2018, best FID per model on Fashion-MNIST (their Table 2), as reproduced identically by Dai & Wipf
 # 2019 (Table 1) and Zhang & Khoreva 2019 (Table 2): (method, our comparable model, mean, std).
@@ -43,61 +41,32 @@ LUCIC_2018_FASHION_FID = (
     ("DRAGAN", "", 27.7, 1.2),
     ("BEGAN", "began", 22.9, 0.9),
 )
-REPORTED = tuple(
-    ReportedResult(
-        "Lucic et al. 2018, Table 2",
-        method,
-        "fashion-mnist",
-        "fid",
-        mean,
-        std,
-        "std",
-        comparable_to=ours,
-        note="Inception FID, best of a hyperparameter search; InfoGAN nets",
-    )
-    for method, ours, mean, std in LUCIC_2018_FASHION_FID
-)
 
-SUITE = register_suite(
-    Suite(
-        name="fashion-mnist",
-        version=1,
-        description="The GAN zoo on Fashion-MNIST, scored in the space of benchbox's own Fashion-MNIST classifier.",
-        tasks=(TASK,),
-        models=MODELS,
-        budgets=(
-            Budget(
-                "smoke",
-                steps=4,
-                checkpoint_every=2,
-                seeds=(0,),
-                model_overrides=(("base_width", 8), ("batch_size", 16)),
-                n_eval=300,
-                description="4 steps of tiny nets, 300 samples: for tests only",
-            ),
-            Budget(
-                "short",
-                steps=1500,
-                checkpoint_every=500,
-                seeds=(0, 1, 2),
-                model_overrides=(("base_width", 32),),
-                description="1,500 generator steps of batch 64 (1.6 epochs) with base width 32, 3 seeds",
-            ),
-            Budget(
-                "full",
-                steps=15_625,
-                checkpoint_every=1563,
-                seeds=(0, 1, 2, 3, 4),
-                description="Lucic et al. 2018's length: 20 epochs of 50,000 images at batch 64, base width 64, 5 seeds",
-            ),
-        ),
-        metrics=tuple(m.name for m in family_infos(EVALUATION.families, "fashion_mnist")),
-        n_eval=10_000,
-        evaluation=EVALUATION,
-        reported=REPORTED,
-        references=(
-            "Xiao et al. 2017, Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine Learning Algorithms",
-            "Lucic et al. 2018, Are GANs Created Equal? A Large-Scale Study",
-        ),
-    )
+SUITE = zoo_suite(
+    name="fashion-mnist",
+    version=1,
+    description="The GAN zoo on Fashion-MNIST, scored in the space of benchbox's own Fashion-MNIST classifier.",
+    task=TASK,
+    short=Budget(
+        "short",
+        steps=1500,
+        checkpoint_every=500,
+        seeds=(0, 1, 2),
+        model_overrides=(("base_width", 32),),
+        description="1,500 generator steps of batch 64 (1.6 epochs) with base width 32, 3 seeds",
+    ),
+    full=Budget(
+        "full",
+        steps=15_625,
+        checkpoint_every=1563,
+        seeds=(0, 1, 2, 3, 4),
+        description="Lucic et al. 2018's length: 20 epochs of 50,000 images at batch 64, base width 64, 5 seeds",
+    ),
+    n_eval=10_000,
+    evaluation=FeatureEvaluation(),
+    reported=lucic_2018_fid("fashion-mnist", LUCIC_2018_FASHION_FID),
+    references=(
+        "Xiao et al. 2017, Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine Learning Algorithms",
+        "Lucic et al. 2018, Are GANs Created Equal? A Large-Scale Study",
+    ),
 )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from benchbox.suite import ModelEntry
+from benchbox.evaluation import FeatureEvaluation, family_infos
+from benchbox.registry import register_suite
+from benchbox.suite import Budget, ModelEntry, ReportedResult, Suite
 from reference_models.gan.fgan import DIVERGENCES
 from reference_models.gan.image_gan import ImageGANConfig
 
@@ -117,3 +119,64 @@ def zoo() -> tuple[ModelEntry, ...]:
 
 
 MODELS = zoo()
+
+
+SMOKE = Budget(
+    "smoke",
+    steps=4,
+    checkpoint_every=2,
+    seeds=(0,),
+    model_overrides=(("base_width", 8), ("batch_size", 16)),
+    n_eval=300,
+    description="4 steps of tiny nets, 300 samples: for tests only",
+)
+
+
+def lucic_2018_fid(task: str, rows: tuple[tuple[str, str, float, float | None], ...]) -> tuple[ReportedResult, ...]:
+    """Lucic et al. 2018's best FID per model (method, our comparable model, mean, std) as reported results."""
+    return tuple(
+        ReportedResult(
+            "Lucic et al. 2018, Table 2",
+            method,
+            task,
+            "fid",
+            mean,
+            std,
+            "std" if std is not None else "",
+            comparable_to=ours,
+            note="Inception FID, best of a hyperparameter search; InfoGAN nets",
+        )
+        for method, ours, mean, std in rows
+    )
+
+
+def zoo_suite(
+    *,
+    name: str,
+    version: int,
+    description: str,
+    task: object,
+    short: Budget,
+    full: Budget,
+    n_eval: int,
+    evaluation: FeatureEvaluation,
+    reported: tuple[ReportedResult, ...] = (),
+    references: tuple[str, ...] = (),
+) -> Suite:
+    """Register an image suite that trains the whole zoo on one task: smoke, the given short and full budgets, and
+    every value of the evaluation's families in the task's own feature space as the required metrics."""
+    return register_suite(
+        Suite(
+            name=name,
+            version=version,
+            description=description,
+            tasks=(task,),
+            models=MODELS,
+            budgets=(SMOKE, short, full),
+            metrics=tuple(m.name for m in family_infos(evaluation.families, evaluation.tag(task))),
+            n_eval=n_eval,
+            evaluation=evaluation,
+            reported=reported,
+            references=references,
+        )
+    )

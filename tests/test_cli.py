@@ -12,6 +12,7 @@ import torch
 
 from benchbox.cli import main
 from benchbox.store import ResultStore
+from benchbox.testing import fails_with
 
 SMOKE = ["--budget", "smoke", "--jobs", "1"]
 
@@ -21,20 +22,6 @@ def cli(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "benchbox", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
     )
-
-
-def fails_with(capsys, args, *fragments):
-    """main(args) exits 2 with one line on stderr containing each fragment, and no traceback."""
-    try:
-        code = main(args)
-    except SystemExit as exc:  # argparse usage errors
-        code = exc.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line.startswith("benchbox: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.mark.slow

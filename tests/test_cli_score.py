@@ -14,7 +14,7 @@ from benchbox.cli import main
 from benchbox.data.images import content_hash
 from benchbox.registry import DATASETS, load_builtins
 from benchbox.scoring import ScoreSettings, score
-from benchbox.testing import PixelExtractor, blocky_images
+from benchbox.testing import PixelExtractor, blocky_images, fails_with
 
 
 def run(capsys, *args):
@@ -171,16 +171,6 @@ def write_bad_input(kind, tmp_path):
         Image.fromarray(np.zeros((8, 8, 4), np.uint8), "RGBA").save(tmp_path / "rgba" / "a.png")
         return str(tmp_path / "rgba"), "RGBA"
     raise AssertionError(kind)
-
-
-def fails_with(capsys, args, *fragments):
-    code, out, err = run(capsys, *args)
-    assert code == 2, (out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("benchbox: error: ") and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert out == ""
 
 
 BAD_INPUTS = [

@@ -10,7 +10,9 @@ from benchbox.evaluation import FeatureEvaluation, class_accuracy, family_infos
 from benchbox.features import ExtractorOptions
 from benchbox.features import domain_classifier as dc
 from benchbox.registry import DATASETS, SCORES
-from benchmarks.digits import EVALUATION, SUITE, TASK
+from benchmarks.digits import SUITE, TASK
+
+EVALUATION = SUITE.evaluation
 
 CPU = torch.device("cpu")
 

@@ -13,6 +13,7 @@ from benchbox.data import set_data_dir
 from benchbox.errors import StoreError
 from benchbox.runner import Runner, make_cells, resolve_models
 from benchbox.store import DIVERGED, ResultStore
+from benchbox.testing import fails_with
 from benchmarks.digits import SUITE
 
 CPU = torch.device("cpu")
@@ -42,21 +43,6 @@ def _offline_cache(tmp_path_factory):
         for var in ("BENCHBOX_INCEPTION_WEIGHTS", "BENCHBOX_CLIP_WEIGHTS", "BENCHBOX_DINOV2_WEIGHTS", "BENCHBOX_DATA"):
             mp.delenv(var, raising=False)
         yield
-
-
-def fails_with(capsys, args, *fragments):
-    """main(args) exits 2 with one line on stderr containing each fragment, and no traceback."""
-    try:
-        code = main(args)
-    except SystemExit as exc:  # argparse usage errors
-        code = exc.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line.startswith("benchbox: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 # -- user models: module-level factories, passed to the runner as f"{__name__}:<factory>" ---------------------------

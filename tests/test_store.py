@@ -1,38 +1,14 @@
 """The SQLite store: round trip, replace, protocol clashes, atomicity, corrupt and unwritable files."""
 
-import dataclasses
 import sqlite3
 
 import pytest
 
 from benchbox.errors import StoreError
-from benchbox.store import ResultRecord, ResultStore
+from benchbox.store import ResultStore
+from benchbox.testing import result_record
 
-
-def record(**changes):
-    base = ResultRecord(
-        suite="toy2d",
-        suite_version=1,
-        task="ring8",
-        model="gan-ns",
-        seed=0,
-        budget="smoke",
-        metric="modes_covered",
-        value=3.0,
-        n_samples=2500,
-        protocol_hash="p1",
-        data_hash="d",
-        extractor_hash="",
-        benchbox_version="0.1.0",
-        git_commit="abc",
-        torch_version="2",
-        cuda_version="",
-        device="cpu",
-        train_steps=20,
-        wall_time_s=1.0,
-        created_at="2026-01-01T00:00:00+00:00",
-    )
-    return dataclasses.replace(base, **changes)
+record = result_record
 
 
 def test_round_trip_and_replace(tmp_path):

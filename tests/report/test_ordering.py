@@ -8,31 +8,13 @@ from scipy import stats
 
 from benchbox.report.ordering import Pairing, disagreeing_pairs, our_metric, ranks
 from benchbox.report.tables import markdown_tables
-from benchbox.store import DIVERGED, ResultRecord
+from benchbox.store import DIVERGED
+from benchbox.testing import result_record
 
 
 def record(model, metric, value, seed=0):
-    return ResultRecord(
-        suite="s",
-        suite_version=1,
-        task="t",
-        model=model,
-        seed=seed,
-        budget="short",
-        metric=metric,
-        value=value,
-        n_samples=100,
-        protocol_hash="p",
-        data_hash="d",
-        extractor_hash="e",
-        benchbox_version="0",
-        git_commit="c",
-        torch_version="2",
-        cuda_version="",
-        device="cpu",
-        train_steps=10,
-        wall_time_s=1.0,
-        created_at="2026-01-01T00:00:00+00:00",
+    return result_record(
+        suite="s", task="t", model=model, seed=seed, budget="short", metric=metric, value=value, n_samples=100
     )
 
 
