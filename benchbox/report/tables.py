@@ -94,7 +94,7 @@ def markdown_tables(records: list[ResultRecord], meta: dict[str, Any], version: 
     tasks = sorted(set(summary["task"]), key=lambda t: (task_order.index(t) if t in task_order else len(task_order), t))
     for task in tasks:
         out.append(f"### {task}")
-        header = ["model", "seeds", *(arrow_label(m, metric_meta) for m in metrics)]
+        header = ["model", "seeds", *(arrow_label(m, metric_meta) for m in metrics), "min/run"]
         lines = [header, ["---"] * len(header)]
         sub = summary[summary["task"] == task]
         models = sorted(
@@ -110,6 +110,7 @@ def markdown_tables(records: list[ResultRecord], meta: dict[str, Any], version: 
                     row.append(format_value(c["mean"], c["std"], metric_meta.get(m, {}).get("decimals", 3)))
                 else:
                     row.append("—")
+            row.append(f"{cells['wall_time_s'].iloc[0] / seeds / 60:.1f}")  # every value of a run has its wall time
             lines.append(row)
         lines += reported_rows(meta.get("reported", []), task, metrics, metric_meta)
         out.append("\n".join("| " + " | ".join(r) + " |" for r in lines))
@@ -154,7 +155,7 @@ def reported_rows(
             cells.append(
                 format_value(r["value"], r.get("spread"), metric_meta.get(m, {}).get("decimals", 3)) if r else "—"
             )
-        out.append([label, "", *cells])
+        out.append([label, "", *cells, ""])
     return out
 
 
