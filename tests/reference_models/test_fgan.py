@@ -218,3 +218,21 @@ def test_unknown_divergence_names_the_known_ones():
     with pytest.raises(UnknownNameError, match="reverse_kl"):
         get_divergence("renyi")
     assert get_divergence("kl") is DIVERGENCES["kl"]
+
+
+@pytest.mark.parametrize("name", ["js", "gan"])
+def test_js_and_gan_rows_train_exactly_as_the_non_saturating_gan(name):
+    """g_f(v) = log 2 + log σ(v) (JS) or log σ(v) (GAN) and f*(g_f(v)) = −log 2 − log(1 − σ(v)) or −log(1 − σ(v)):
+    both critic losses are the BCE loss plus a constant, and the section 3.2 generator loss is the non-saturating one
+    plus a constant, so their gradients are the NS GAN's (the fashion-mnist suite's identical fgan-js, fgan-gan and
+    dcgan rows follow from this)."""
+    real = torch.tensor(REAL, dtype=torch.float64, requires_grad=True)
+    fake = torch.tensor(FAKE, dtype=torch.float64, requires_grad=True)
+    row, ns = get_loss(f"fgan_{name}_alt"), get_loss("non_saturating")
+    for pick in (lambda loss: loss.d(real, fake), lambda loss: loss.g(real, fake)):
+        ours = torch.autograd.grad(pick(row), (real, fake), allow_unused=True)
+        theirs = torch.autograd.grad(pick(ns), (real, fake), allow_unused=True)
+        for a, b in zip(ours, theirs, strict=True):
+            assert (a is None and b is None) or torch.allclose(a, b, rtol=1e-12, atol=1e-15)
+    offset = math.log(4) if name == "js" else 0.0
+    assert row.d(real, fake).item() == pytest.approx(ns.d(real, fake).item() - offset, rel=1e-12)
