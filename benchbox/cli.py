@@ -99,6 +99,9 @@ def build_parser() -> Parser:
     report.add_argument("--suite", required=True, help="suite name as recorded in the store")
     report.add_argument("--format", default="md", choices=["md", "csv"], help="Markdown (default) or CSV")
     report.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    report.add_argument(
+        "--metrics", type=csv_list(str), help="comma-separated metric columns to show, in this order (default: all)"
+    )
     report.add_argument("--budget", choices=["smoke", "short", "full"], help="only this budget (default: every budget)")
     report.add_argument("--suite-version", type=int, help="suite version (default: the newest in the store)")
     report.add_argument(
@@ -177,8 +180,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not args.store.exists():
         raise BenchboxError(f"store '{args.store}' does not exist", "run `benchbox run` first, or pass --store")
     store = ResultStore(args.store)
-    render = markdown_report if args.format == "md" else csv_report
-    text = render(store, args.suite, args.suite_version, args.budget)
+    if args.format == "md":
+        text = markdown_report(store, args.suite, args.suite_version, args.budget, args.metrics)
+    else:
+        text = csv_report(store, args.suite, args.suite_version, args.budget, args.metrics)
     if args.out:
         from benchbox.io import write_text_atomic
 

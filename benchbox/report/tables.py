@@ -69,18 +69,43 @@ def select(store: ResultStore, suite: str, version: int | None, budget: str | No
     return chosen
 
 
-def markdown_report(store: ResultStore, suite: str, version: int | None = None, budget: str | None = None) -> str:
+def markdown_report(
+    store: ResultStore,
+    suite: str,
+    version: int | None = None,
+    budget: str | None = None,
+    metrics: list[str] | None = None,
+) -> str:
     parts = [f"# {suite}"]
     for v, b in select(store, suite, version, budget):
         records = store.records(suite=suite, suite_version=v, budget=b)
-        parts.append(markdown_tables(records, store.suite_meta(suite, v), v, b))
+        parts.append(markdown_tables(records, store.suite_meta(suite, v), v, b, metrics))
     return "\n\n".join(parts) + "\n"
 
 
-def markdown_tables(records: list[ResultRecord], meta: dict[str, Any], version: int, budget: str) -> str:
+def choose_columns(available: list[str], wanted: list[str] | None) -> list[str]:
+    """The metric columns to show: all of them, or the wanted ones in the order given (unknown ones refused)."""
+    if not wanted:
+        return available
+    unknown = [m for m in wanted if m not in available]
+    if unknown:
+        raise BenchboxError(
+            f"no values of {', '.join(unknown)} in this table", f"choose among: {', '.join(available) or '(none)'}"
+        )
+    return list(dict.fromkeys(wanted))
+
+
+def markdown_tables(
+    records: list[ResultRecord],
+    meta: dict[str, Any],
+    version: int,
+    budget: str,
+    wanted: list[str] | None = None,
+) -> str:
     summary = summarize(records)
     metric_meta = {m["name"]: m for m in meta.get("metrics", [])}
-    metrics = [m for m in metric_meta if m in set(summary["metric"])] or sorted(set(summary["metric"]))
+    available = [m for m in metric_meta if m in set(summary["metric"])] or sorted(set(summary["metric"]))
+    metrics = choose_columns(available, wanted)
     model_order = [m["name"] for m in meta.get("models", [])]
     budget_meta = meta.get("budgets", {}).get(budget, {})
     out = [
@@ -182,11 +207,19 @@ def provenance_block(records: list[ResultRecord], budget_meta: dict[str, Any]) -
     return "\n".join(lines)
 
 
-def csv_report(store: ResultStore, suite: str, version: int | None = None, budget: str | None = None) -> str:
+def csv_report(
+    store: ResultStore,
+    suite: str,
+    version: int | None = None,
+    budget: str | None = None,
+    metrics: list[str] | None = None,
+) -> str:
     """Our summaries (source "ours") and the reported numbers (source = the citation) in one long table."""
     frames = []
     for v, b in select(store, suite, version, budget):
         ours = summarize(store.records(suite=suite, suite_version=v, budget=b))
+        if metrics:
+            ours = ours[ours["metric"].isin(choose_columns(list(dict.fromkeys(ours["metric"])), metrics))]
         ours.insert(0, "source", "ours")
         reported = pd.DataFrame(
             {
