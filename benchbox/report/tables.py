@@ -185,15 +185,17 @@ def reported_rows(
 
 
 def provenance_block(records: list[ResultRecord], budget_meta: dict[str, Any]) -> str:
-    def distinct(attr: str) -> str:
-        return ", ".join(sorted({str(getattr(r, attr)) for r in records}))
+    def distinct(attr: str, of: list[ResultRecord] = records) -> str:
+        return ", ".join(sorted({str(getattr(r, attr)) for r in of}, key=lambda v: (len(v), v)))
+
+    scored = [r for r in records if r.metric != DIVERGED] or records  # a diverged run scored no samples
 
     data = sorted({(r.task, r.data_hash[:16]) for r in records})
     wall = sum({(r.task, r.model, r.seed): r.wall_time_s for r in records}.values())
     lines = [
         "**Provenance.**",
         f"- suite `{records[0].suite}` v{records[0].suite_version}, budget `{records[0].budget}` "
-        f"({distinct('train_steps')} generator steps), seeds {distinct('seed')}, {distinct('n_samples')} samples per evaluation",
+        f"({distinct('train_steps')} generator steps), seeds {distinct('seed')}, {distinct('n_samples', scored)} samples per evaluation",
         "- data: " + ", ".join(f"{t} `{h}`" for t, h in data),
         f"- protocol hashes: {distinct('protocol_hash')}",
         f"- code: benchbox {distinct('benchbox_version')} at commit {distinct('git_commit')}; "
