@@ -98,7 +98,7 @@ def check_config(c: DDPMConfig) -> None:
 
 
 class DDPM:
-    """Model protocol: train_step, sample / sample_labeled, log_likelihood (bits/dim), state_dict."""
+    """Model protocol: train_step, sample / sample_labeled, bits_per_dim (the bound, per sample), state_dict."""
 
     def __init__(self, config: DDPMConfig, ctx: ModelContext) -> None:
         check_config(config)
@@ -209,7 +209,7 @@ class DDPM:
         return self.sample_labeled(n, generator)[0]
 
     @torch.no_grad()
-    def log_likelihood(self, x: Tensor, generator: torch.Generator) -> Tensor:
+    def bits_per_dim(self, x: Tensor, generator: torch.Generator) -> Tensor:
         """The variational bound on −log p(x) in bits/dim per sample (T network calls per batch), for images in
         [−1, 1] on the 256-level grid."""
         if len(self.sample_shape) != 3:

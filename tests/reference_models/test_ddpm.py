@@ -92,7 +92,7 @@ def test_unet_ddpm_trains_on_images_samples_them_and_gives_bits_per_dim():
     assert all(torch.isfinite(torch.tensor(losses)))
     samples, labels = model.sample_labeled(4, torch.Generator().manual_seed(1))
     assert samples.shape == (4, 1, 8, 8) and torch.isfinite(samples).all() and labels.tolist() == [0, 1, 2, 3]
-    bits = model.log_likelihood(images[:2], torch.Generator().manual_seed(2))
+    bits = model.bits_per_dim(images[:2], torch.Generator().manual_seed(2))
     assert bits.shape == (2,) and torch.isfinite(bits).all() and (bits > 0).all()
 
 
@@ -112,4 +112,4 @@ def test_bad_configs_are_refused(changes, message):
 
 def test_likelihood_of_vectors_is_refused(trained):
     with pytest.raises(BenchboxError, match="no discrete likelihood"):
-        trained.log_likelihood(torch.zeros(2, 2), torch.Generator())
+        trained.bits_per_dim(torch.zeros(2, 2), torch.Generator())
