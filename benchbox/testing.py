@@ -154,3 +154,25 @@ def result_record(**changes: Any) -> ResultRecord:
         created_at="2026-01-01T00:00:00+00:00",
     )
     return dataclasses.replace(base, **changes)
+
+
+def tiny_clip_extractor(folder: Path, name: str) -> Any:
+    """For tests: a random-init open_clip model (16-d embeddings, 32 px, one layer each) registered under `name` from
+    a config written in `folder`, wrapped as benchbox's CLIP extractor with custom (non-canonical) weights."""
+    import json
+
+    import open_clip
+
+    from benchbox.features.clip import ClipExtractor
+
+    path = Path(folder) / f"{name}.json"
+    cfg = {
+        "embed_dim": 16,
+        "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "patch_size": 16},
+        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
+    }
+    path.write_text(json.dumps(cfg))
+    open_clip.add_model_config(path)
+    torch.manual_seed(0)
+    net = open_clip.create_model(name).eval()
+    return ClipExtractor(net, name, "custom", "0" * 64, False, torch.device("cpu"))

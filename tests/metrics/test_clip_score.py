@@ -3,16 +3,14 @@
 (torchmetrics' clip_score needs the transformers package, which is not installed here, so it is not compared.)
 """
 
-import json
-
 import numpy as np
 import open_clip
 import pytest
 import torch
 
 from benchbox.errors import BenchboxError
-from benchbox.features.clip import ClipExtractor
 from benchbox.metrics.clip_score import HESSEL_W, clip_score, clip_score_of_images, cosine_of_pairs
+from benchbox.testing import tiny_clip_extractor
 
 TINY = "bbx-tiny-clip-score"
 
@@ -56,17 +54,7 @@ def test_bad_inputs_are_refused(image, text, message):
 
 @pytest.fixture(scope="module")
 def tiny_clip(tmp_path_factory):
-    path = tmp_path_factory.mktemp("clip") / f"{TINY}.json"
-    cfg = {
-        "embed_dim": 16,
-        "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "patch_size": 16},
-        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
-    }
-    path.write_text(json.dumps(cfg))
-    open_clip.add_model_config(path)
-    torch.manual_seed(0)
-    net = open_clip.create_model(TINY).eval()
-    return ClipExtractor(net, TINY, "custom", "0" * 64, False, torch.device("cpu"))
+    return tiny_clip_extractor(tmp_path_factory.mktemp("clip"), TINY)
 
 
 def test_of_images_equals_the_formula_on_the_embeddings(tiny_clip):

@@ -1,14 +1,11 @@
 """CLIP guidance: the ε shift against a finite-difference gradient, its direction, and a tiny random open_clip model
 loaded as the metric engine's CLIP extractor."""
 
-import json
-
-import open_clip
 import pytest
 import torch
 
 from benchbox.errors import BenchboxError
-from benchbox.features.clip import ClipExtractor
+from benchbox.testing import tiny_clip_extractor
 from reference_models.diffusion.guidance import clip_guided_eps, clip_image_embedding, cosine_similarity
 from reference_models.diffusion.samplers import sample
 from reference_models.diffusion.schedule import NoiseSchedule, linear_betas, predict_x0
@@ -69,17 +66,7 @@ def test_non_finite_scale_is_refused():
 
 @pytest.fixture(scope="module")
 def tiny_clip(tmp_path_factory):
-    name = "bbx-tiny-clip-guidance"
-    path = tmp_path_factory.mktemp("clip") / f"{name}.json"
-    cfg = {
-        "embed_dim": 16,
-        "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "patch_size": 16},
-        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
-    }
-    path.write_text(json.dumps(cfg))
-    open_clip.add_model_config(path)
-    torch.manual_seed(0)
-    return ClipExtractor(open_clip.create_model(name).eval(), name, "custom", "0" * 64, False, torch.device("cpu"))
+    return tiny_clip_extractor(tmp_path_factory.mktemp("clip"), "bbx-tiny-clip-guidance")
 
 
 def test_embedding_follows_the_extractor_and_guided_sampling_raises_the_score(tiny_clip):
