@@ -9,6 +9,7 @@ already on disk and the budget asks for them: nothing is downloaded in the middl
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from benchbox.errors import BenchboxError
 from benchbox.features import ExtractorOptions, metric_name
 from benchbox.features.cache import FeatureCache
 from benchbox.features.extract import cached_features, extract_batches
+from benchbox.model_metrics import MODEL_VALUES, model_values
 from benchbox.registry import SCORES, load_builtins
 from benchbox.scoring import ScoreSettings, build_extractor, check_request, metric_values
 
@@ -69,7 +71,8 @@ class FeatureEvaluation:
             True,
             "conditional models: fraction of samples the domain classifier assigns to their conditioning class",
         )
-        return [*family_infos(self.families, tag), accuracy, *family_infos(self.inception_families, "")]
+        own = [MetricInfo(v.name, v.higher_is_better, v.description, v.decimals) for v in MODEL_VALUES]
+        return [*family_infos(self.families, tag), accuracy, *own, *family_infos(self.inception_families, "")]
 
     def required(self, task: Any) -> list[str]:
         """The values every run records (class accuracy and Inception's are extra)."""
@@ -89,9 +92,12 @@ class FeatureEvaluation:
     def evaluate(
         self, model: Any, task: Any, n: int, generator: torch.Generator, device: torch.device, budget: str
     ) -> list[ScoredValue]:
+        t0 = time.perf_counter()
         samples, labels = sample_images(model, n, generator)
+        seconds = (time.perf_counter() - t0) / n
         real = task.reference_images()
         out = self._score(task.dataset, samples, real, self.families, labels, device)
+        out += [ScoredValue(k, v, "") for k, v in model_values(model, task, seconds).items()]
         if budget in self.inception_budgets:
             out += self._inception(samples, real, device)
         return out

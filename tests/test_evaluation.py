@@ -31,6 +31,14 @@ DIGITS_VALUES = {
     "ndb_frac_digits": False,
 }
 INCEPTION_VALUES = {"fid": False, "kid": False, "kid_std": False, "is": True, "is_std": False}
+MODEL_VALUES = {  # benchbox.model_metrics: lower bits/dim, NFE and time are better; higher PSNR and SSIM
+    "nll_bits_per_dim": False,
+    "elbo_bits_per_dim": False,
+    "psnr": True,
+    "ssim": True,
+    "nfe_per_sample": False,
+    "seconds_per_sample": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -99,11 +107,12 @@ def test_metric_infos_name_every_recordable_value_with_its_direction():
     infos = EVALUATION.metric_infos(TASK)
     names = [m.name for m in infos]
     assert len(names) == len(set(names))
-    expected = {**DIGITS_VALUES, "class_accuracy_digits": True, **INCEPTION_VALUES}
+    expected = {**DIGITS_VALUES, "class_accuracy_digits": True, **MODEL_VALUES, **INCEPTION_VALUES}
     assert {m.name: m.higher_is_better for m in infos} == expected
-    # the order of the table: domain values, class accuracy, then Inception's
+    # the order of the table: domain values, class accuracy, the model's own values, then Inception's
     assert names.index("class_accuracy_digits") == len(DIGITS_VALUES)
-    assert set(names[len(DIGITS_VALUES) + 1 :]) == set(INCEPTION_VALUES)
+    assert set(names[len(DIGITS_VALUES) + 1 : -len(INCEPTION_VALUES)]) == set(MODEL_VALUES)
+    assert set(names[-len(INCEPTION_VALUES) :]) == set(INCEPTION_VALUES)
 
 
 def test_directions_agree_with_the_registered_families():
@@ -156,7 +165,7 @@ def test_real_images_score_the_classifiers_own_test_accuracy(digits_classifier, 
 def test_real_images_score_as_the_real_set(real_scored, noise_scored):
     _, scored = real_scored
     values = {k: v.value for k, v in scored.items()}
-    assert set(values) == {*DIGITS_VALUES, "class_accuracy_digits"}
+    assert set(values) == {*DIGITS_VALUES, "class_accuracy_digits", "seconds_per_sample"}
     assert noise_scored["fd_digits"] > 1.0
     assert abs(values["fd_digits"]) < 1e-6 * noise_scored["fd_digits"]  # the same set: distance 0
     # KID draws fake and real subsets of 300 apart, so they share most images: near 0, not exactly 0
@@ -171,11 +180,13 @@ def test_real_images_score_as_the_real_set(real_scored, noise_scored):
 
 def test_values_carry_the_classifiers_weights_hash(digits_classifier, real_scored):
     _, scored = real_scored
-    assert {v.extractor_hash for v in scored.values()} == {digits_classifier.weights_sha256}
+    in_feature_space = {v.extractor_hash for k, v in scored.items() if k != "seconds_per_sample"}
+    assert in_feature_space == {digits_classifier.weights_sha256}
+    assert scored["seconds_per_sample"].extractor_hash == ""  # measured on the model, in no feature space
 
 
 def test_an_unconditional_model_gets_no_class_accuracy(noise_scored):
-    assert set(noise_scored) == set(DIGITS_VALUES)
+    assert set(noise_scored) == {*DIGITS_VALUES, "seconds_per_sample"}  # nothing of its own to report
 
 
 def test_no_inception_values_on_the_smoke_budget(real_scored, noise_scored):
@@ -188,7 +199,7 @@ def test_inception_missing_offline_is_skipped_and_the_offline_switch_restored(di
     """On the `full` budget Inception is tried with weights on disk only; none in a fresh cache: skipped, no error."""
     monkeypatch.delenv("BENCHBOX_OFFLINE")
     values = EVALUATION.evaluate(Noise(), TASK, 355, torch.Generator().manual_seed(0), CPU, "full")
-    assert {v.name for v in values} == set(DIGITS_VALUES)
+    assert {v.name for v in values} == {*DIGITS_VALUES, "seconds_per_sample"}
     assert "BENCHBOX_OFFLINE" not in os.environ  # evaluate set it for Inception only
 
 

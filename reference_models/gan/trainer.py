@@ -73,6 +73,8 @@ def split_output(out: Tensor | tuple[Tensor, Tensor | None]) -> tuple[Tensor, Te
 class GANTrainer:
     """Trains (generator, discriminator) with one loss of the table; implements the Model protocol."""
 
+    network_evaluations_per_sample = 1  # one generator pass, the axis on which diffusion models pay
+
     def __init__(
         self,
         generator: nn.Module,

@@ -1,0 +1,70 @@
+"""Values a model gives about itself, beside the sample-quality metrics: its likelihood (bits/dim) on the test split,
+its reconstructions' PSNR/SSIM, and its sampling cost, so that one table holds GANs, VAEs and diffusion models.
+
+Each is recorded only for models that have the method: `bits_per_dim(x, generator)` (a discrete NLL, or an upper
+bound on it, per image), `elbo(x, generator)` (nats per image), `reconstruct(x)`, `network_evaluations_per_sample`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+LIKELIHOOD_N = 500  # test images (a fixed prefix of the split) for likelihoods and reconstructions
+LIKELIHOOD_SEED = 0  # the generator for their Monte Carlo draws: fixed, so a model's number is reproducible
+SSIM_MIN_SIDE = 11  # SSIM's Gaussian window; smaller images (8×8 digits) get PSNR only
+
+
+@dataclass(frozen=True)
+class ModelValue:
+    name: str
+    higher_is_better: bool
+    description: str
+    decimals: int
+
+
+MODEL_VALUES = (
+    ModelValue("nll_bits_per_dim", False, "negative log-likelihood (or its bound) on test images, bits/dim", 3),
+    ModelValue("elbo_bits_per_dim", False, "negative ELBO on test images, bits/dim (≥ the NLL)", 3),
+    ModelValue("psnr", True, "PSNR of reconstructed test images, dB (data range 2 on [−1, 1])", 2),
+    ModelValue("ssim", True, "SSIM of reconstructed test images (images of 11×11 or more)", 3),
+    ModelValue("nfe_per_sample", False, "network evaluations per generated sample", 0),
+    ModelValue("seconds_per_sample", False, "wall seconds per generated sample on the run's device", 5),
+)
+
+
+def likelihood_images(task: Any) -> torch.Tensor:
+    """The first LIKELIHOOD_N reference images as float32 in [−1, 1], exactly on the 256-level grid."""
+    return task.reference_images()[:LIKELIHOOD_N].float() / 127.5 - 1
+
+
+def model_values(model: Any, task: Any, seconds_per_sample: float) -> dict[str, float]:
+    """The values of MODEL_VALUES that this model supports, measured on the task's test images."""
+    out = {"seconds_per_sample": seconds_per_sample}
+    if hasattr(model, "network_evaluations_per_sample"):
+        out["nfe_per_sample"] = float(model.network_evaluations_per_sample)
+    if not any(hasattr(model, m) for m in ("bits_per_dim", "elbo", "reconstruct")):
+        return out
+    x = likelihood_images(task)
+    dims = math.prod(x.shape[1:])
+    with torch.no_grad():
+        if hasattr(model, "bits_per_dim"):
+            out["nll_bits_per_dim"] = float(model.bits_per_dim(x, generator()).double().mean())
+        if hasattr(model, "elbo"):
+            nats = model.elbo(x, generator()).double().mean()
+            out["elbo_bits_per_dim"] = float(-nats / (dims * math.log(2)))
+        if hasattr(model, "reconstruct"):
+            from benchbox.metrics.reconstruction import psnr, ssim
+
+            rec = model.reconstruct(x).detach().cpu().float()
+            out["psnr"] = psnr(rec, x, data_range=2.0)
+            if min(x.shape[2:]) >= SSIM_MIN_SIDE:
+                out["ssim"] = ssim(rec, x, data_range=2.0)
+    return out
+
+
+def generator() -> torch.Generator:
+    return torch.Generator().manual_seed(LIKELIHOOD_SEED)
