@@ -9,6 +9,7 @@ already on disk and the budget asks for them: nothing is downloaded in the middl
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -121,8 +122,6 @@ class FeatureEvaluation:
         return [ScoredValue(k, v, extractor.weights_sha256) for k, v in values.items()]
 
     def _inception(self, samples: torch.Tensor, real: torch.Tensor, device: torch.device) -> list[ScoredValue]:
-        import os
-
         offline = os.environ.get("BENCHBOX_OFFLINE")
         os.environ["BENCHBOX_OFFLINE"] = "1"  # use weights already on disk; never download mid-run
         try:

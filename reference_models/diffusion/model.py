@@ -23,7 +23,7 @@ from reference_models.diffusion.samplers import ddim_timesteps, guided_eps, samp
 from reference_models.diffusion.schedule import NoiseSchedule, check_steps, cosine_betas, linear_betas, q_sample
 from reference_models.diffusion.unet import UNet, UNetConfig, check_unet_config
 from reference_models.diffusion.vlb import total_bits
-from reference_models.gan.ema import EMA
+from reference_models.ema import EMA
 
 SCHEDULES = {"linear": linear_betas, "cosine": cosine_betas}
 SAMPLE_CHUNK = 1000  # samples drawn per batch at sampling time

@@ -14,9 +14,9 @@ import torch
 from torch import Tensor, nn
 
 from benchbox.errors import BenchboxError
+from reference_models.ema import EMA
 from reference_models.gan.began import BEGANBalance
 from reference_models.gan.conditional import Conditioner
-from reference_models.gan.ema import EMA
 from reference_models.gan.losses import get_loss, gradient_penalty
 
 SAMPLE_CHUNK = 10_000  # generator forward passes at sampling time take at most this many latents
@@ -41,20 +41,22 @@ class TrainSettings:
     began_lambda_k: float = 1e-3  # BEGAN's proportional gain λ_k
 
 
+OPTIMIZERS = {  # name -> builder(params, lr, betas)
+    "adam": lambda params, lr, betas: torch.optim.Adam(params, lr=lr, betas=betas),
+    "rmsprop": lambda params, lr, betas: torch.optim.RMSprop(params, lr=lr),  # WGAN's: no momentum
+}
+
+
 def make_optimizer(params: Any, settings: TrainSettings, lr: float) -> torch.optim.Optimizer:
-    if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=settings.betas)
-    if settings.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    raise BenchboxError(f"unknown optimizer '{settings.optimizer}'", "use adam or rmsprop")
+    return OPTIMIZERS[settings.optimizer](params, lr, settings.betas)
 
 
 def check_settings(settings: TrainSettings) -> None:
     """Refuse settings the trainer cannot run: unknown loss or optimiser, out-of-range numbers."""
     if settings.loss != "began":
         get_loss(settings.loss)
-    if settings.optimizer not in ("adam", "rmsprop"):
-        raise BenchboxError(f"unknown optimizer '{settings.optimizer}'", "use adam or rmsprop")
+    if settings.optimizer not in OPTIMIZERS:
+        raise BenchboxError(f"unknown optimizer '{settings.optimizer}'", f"use {' or '.join(OPTIMIZERS)}")
     problems = []
     if settings.n_critic < 1 or settings.batch_size < 1 or settings.pack < 1:
         problems.append("n_critic, batch_size and pack must be at least 1")

@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
+from reference_models.ema import EMA, STANDING_BATCH_SIZE, STANDING_BATCHES, STANDING_SEED
 from reference_models.gan.conditional import Conditioner
 from reference_models.gan.dcgan import DCGANNetsConfig, dcgan_generator
-from reference_models.gan.ema import EMA, STANDING_BATCH_SIZE, STANDING_BATCHES, STANDING_SEED
 
 CPU = torch.device("cpu")
 

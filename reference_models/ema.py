@@ -1,4 +1,5 @@
-"""An exponential moving average of the generator's weights, used for sampling (Yazıcı et al. 2019).
+"""An exponential moving average of a network's weights, used for sampling: GANs' generators (Yazıcı et al. 2019)
+and DDPM's ε-network (Ho et al. 2020).
 
 decay_t = min(decay, (1 + t) / (10 + t)) warms up so that early, poor weights fade fast in short runs. Batch norm
 statistics are not averaged: at sampling time the averaged net's statistics are measured afresh on a fixed set
