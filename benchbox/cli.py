@@ -149,20 +149,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     budget = suite.budget(args.budget)
     entries = resolve_models(suite, args.models)
     device = resolve_device(args.device)
-    seeds = tuple(dict.fromkeys(args.seeds)) if args.seeds else budget.seeds
+    seeds = tuple(dict.fromkeys(args.seeds)) if args.seeds else None  # None: each model's budget's seeds
     store = ResultStore(args.store)
+    cells = make_cells(suite, entries, budget, seeds)
     log.info(
-        "suite %s v%d, budget %s, %d models × %d tasks × %d seeds on %s",
+        "suite %s v%d, budget %s: %d runs (%d models × %d tasks × their seeds) on %s",
         suite.name,
         suite.version,
         budget.name,
+        len(cells),
         len(entries),
         len(suite.tasks),
-        len(seeds),
         device,
     )
     runner = Runner(suite, store, device, resume=args.resume)
-    cells = make_cells(suite, entries, budget, seeds)
     default_jobs = 1 if device.type == "cuda" else os.cpu_count() or 1
     jobs = min(default_jobs if args.jobs is None else args.jobs, len(cells))
     if jobs < 1:

@@ -91,14 +91,23 @@ class FeatureEvaluation:
         return replace(self.settings, kid_subset_size=min(self.settings.kid_subset_size, n_fake, n_real))
 
     def evaluate(
-        self, model: Any, task: Any, n: int, generator: torch.Generator, device: torch.device, budget: str
+        self,
+        model: Any,
+        task: Any,
+        n: int,
+        generator: torch.Generator,
+        device: torch.device,
+        budget: str,
+        weights_values: bool = True,
     ) -> list[ScoredValue]:
+        """Sample n images and score them; with `weights_values`, also the model's likelihood and reconstructions
+        (a sampling variant of an already scored model leaves them out: they belong to the weights)."""
         t0 = time.perf_counter()
         samples, labels = sample_images(model, n, generator)
         seconds = (time.perf_counter() - t0) / n
         real = task.reference_images()
         out = self._score(task.dataset, samples, real, self.families, labels, device)
-        out += [ScoredValue(k, v, "") for k, v in model_values(model, task, seconds).items()]
+        out += [ScoredValue(k, v, "") for k, v in model_values(model, task, seconds, weights_values).items()]
         if budget in self.inception_budgets:
             out += self._inception(samples, real, device)
         return out

@@ -8,10 +8,13 @@ bound on it, per image), `elbo(x, generator)` (nats per image), `reconstruct(x)`
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from benchbox.errors import BenchboxError
 
 LIKELIHOOD_N = 500  # test images (a fixed prefix of the split) for likelihoods and reconstructions
 LIKELIHOOD_SEED = 0  # the generator for their Monte Carlo draws: fixed, so a model's number is reproducible
@@ -36,17 +39,44 @@ MODEL_VALUES = (
 )
 
 
+METHODS = {  # the method a model needs for each of its own values
+    "nll_bits_per_dim": "bits_per_dim",
+    "elbo_bits_per_dim": "elbo",
+    "psnr": "reconstruct",
+    "ssim": "reconstruct",
+    "nfe_per_sample": "network_evaluations_per_sample",
+}
+
+
+def check_supported(model: Any, wanted: Iterable[str], name: str, task: Any) -> None:
+    """Refuse, before training, a suite that requires a value (a likelihood, say) this model cannot give, and test
+    images its likelihood is not a probability of (grey levels under a Bernoulli decoder, say)."""
+    if hasattr(model, "check_likelihood_data") and hasattr(task, "reference_images"):
+        model.check_likelihood_data(likelihood_images(task))
+    missing = sorted(v for v in wanted if v in METHODS and not hasattr(model, METHODS[v]))
+    if missing:
+        methods = ", ".join(sorted({METHODS[v] for v in missing}))
+        raise BenchboxError(
+            f"the suite requires {', '.join(missing)} of every model, but model '{name}' has no {methods}",
+            "drop those values from the suite's metrics, or leave this model out with --models",
+        )
+
+
 def likelihood_images(task: Any) -> torch.Tensor:
     """The first LIKELIHOOD_N reference images as float32 in [−1, 1], exactly on the 256-level grid."""
     return task.reference_images()[:LIKELIHOOD_N].float() / 127.5 - 1
 
 
-def model_values(model: Any, task: Any, seconds_per_sample: float) -> dict[str, float]:
-    """The values of MODEL_VALUES that this model supports, measured on the task's test images."""
+SAMPLING_VALUES = ("nfe_per_sample", "seconds_per_sample")  # the values that depend on how a model samples
+
+
+def model_values(model: Any, task: Any, seconds_per_sample: float, weights: bool = True) -> dict[str, float]:
+    """The values of MODEL_VALUES that this model supports, measured on the task's test images; with
+    `weights=False` only its sampling cost (a sampling variant shares the likelihood of the weights it samples)."""
     out = {"seconds_per_sample": seconds_per_sample}
     if hasattr(model, "network_evaluations_per_sample"):
         out["nfe_per_sample"] = float(model.network_evaluations_per_sample)
-    if not any(hasattr(model, m) for m in ("bits_per_dim", "elbo", "reconstruct")):
+    if not weights or not any(hasattr(model, m) for m in ("bits_per_dim", "elbo", "reconstruct")):
         return out
     x = likelihood_images(task)
     dims = math.prod(x.shape[1:])

@@ -49,7 +49,8 @@ def _init_worker(setup: WorkerSetup) -> None:
 def _run_one(task: str, model: str, seed: int, budget: str) -> tuple[str, str]:
     assert _runner is not None
     suite = _runner.suite
-    cell = Cell(suite.task(task), resolve_models(suite, [model])[0], seed, suite.budget(budget))
+    entry = resolve_models(suite, [model])[0]
+    cell = Cell(suite.task(task), entry, seed, entry.budget_for(suite.budget(budget)))
     outcome = _runner.run_cell(cell)
     return outcome.status, outcome.detail
 
@@ -65,8 +66,10 @@ def run_parallel(runner: Runner, suite_ref: str, cells: list[Cell], jobs: int) -
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(setup,))
     try:
-        # Longest runs first (several critic steps per generator step), so no worker idles at the end.
-        order = sorted(range(len(cells)), key=lambda i: -getattr(cells[i].entry.config, "n_critic", 1))
+        # Longest runs first (more steps, several critic steps per generator step), so no worker idles at the end.
+        order = sorted(
+            range(len(cells)), key=lambda i: -cells[i].budget.steps * getattr(cells[i].entry.config, "n_critic", 1)
+        )
         futures = {
             pool.submit(_run_one, cells[i].task.name, cells[i].entry.name, cells[i].seed, cells[i].budget.name): i
             for i in order

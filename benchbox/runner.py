@@ -9,7 +9,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,15 @@ from benchbox import checkpoint
 from benchbox.errors import BenchboxError, DeviceError, UnknownNameError
 from benchbox.metrics import MetricInputs
 from benchbox.model import Model, ModelContext
+from benchbox.model_metrics import MODEL_VALUES, SAMPLING_VALUES, check_supported
 from benchbox.provenance import Environment, environment
 from benchbox.registry import METRICS, MODELS
 from benchbox.store import DIVERGED, ResultRecord, ResultStore
-from benchbox.suite import Budget, ModelEntry, Suite, protocol_hash
+from benchbox.suite import Budget, ModelEntry, Suite, Variant, protocol_hash
 
 log = logging.getLogger(__name__)
 
+WEIGHTS_VALUES = {v.name for v in MODEL_VALUES} - set(SAMPLING_VALUES)  # a variant shares these with its run
 EVAL_SEED_OFFSET = 1_000_003  # the sampling generator of seed s is seeded with s + this
 DATA_SEED_OFFSET = 2_000_003  # the training-data generator of seed s is seeded with s + this
 
@@ -124,10 +126,12 @@ def resolve_models(suite: Suite, names: list[str] | None) -> list[ModelEntry]:
     if not names:
         return list(suite.models)
     by_name = {m.name: m for m in suite.models}
+    by_name |= {m.variant_name(v): m for m in suite.models for v in m.variants}  # a variant row runs its model
     entries = []
     for name in dict.fromkeys(names):  # a name given twice runs once
         if name in by_name:
-            entries.append(by_name[name])
+            if by_name[name] not in entries:
+                entries.append(by_name[name])
         elif ":" in name:
             entries.append(ModelEntry(name, "user", import_factory(name), "user model"))
         else:
@@ -165,8 +169,11 @@ def build_model(entry: ModelEntry, budget: Budget, ctx: ModelContext) -> Model:
     return MODELS.get_or_fail(entry.kind).build(budget.apply(entry.config), ctx)
 
 
-def cell_protocol_hash(suite: Suite, cell: Cell) -> str:
+def cell_protocol_hash(suite: Suite, cell: Cell, variant: Variant | None = None) -> str:
+    """The hash of everything that defines one table cell's numbers: a run, or a sampling variant of it."""
     config = cell.budget.apply(cell.entry.config)
+    if variant is not None:
+        config = cell.entry.variant_config(cell.budget, variant)
     if cell.entry.kind == "user":  # hash the user's source so an edited model never mixes with old results
         config = inspect.getsource(inspect.getmodule(config) or config)
     budget = (cell.budget.name, cell.budget.steps, cell.budget.model_overrides)
@@ -175,6 +182,8 @@ def cell_protocol_hash(suite: Suite, cell: Cell) -> str:
         parts.append(("n_eval", cell.budget.n_eval))
     if suite.evaluation is not None:  # (absent for points suites, whose hashes predate it)
         parts.append(suite.evaluation)
+    if variant is not None:
+        parts.append(("variant", variant.name))
     return protocol_hash(*parts)
 
 
@@ -242,6 +251,12 @@ class Runner:
         data = training_stream(cell.task, cell.seed + DATA_SEED_OFFSET, self.device)
         ctx = ModelContext(tuple(cell.task.sample_shape), self.device, getattr(cell.task, "num_classes", 0))
         model = build_model(cell.entry, cell.budget, ctx)
+        check_supported(model, self.suite.metrics, cell.entry.name, cell.task)
+        if cell.entry.variants_for(cell.budget) and not hasattr(model, "sampling_variant"):
+            raise BenchboxError(
+                f"model '{cell.entry.name}' has sampling variants but its kind cannot sample any",
+                "remove its variants, or give the model a sampling_variant(config) method",
+            )
         labelled = bool(getattr(model, "uses_labels", False))
         step, train_time, losses_log = 0, 0.0, LossLog()
         if state is not None:
@@ -312,32 +327,53 @@ class Runner:
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         checkpoint.save_atomic(state, path)
 
-    def _metrics_recorded(self, cell: Cell, phash: str) -> set[str]:
-        return {r.metric for r in self.store.records(**self._cell_key(cell)) if r.protocol_hash == phash}
+    def _metrics_recorded(self, cell: Cell, phash: str, model: str = "") -> set[str]:
+        return {r.metric for r in self.store.records(**self._cell_key(cell, model)) if r.protocol_hash == phash}
 
     def _complete(self, cell: Cell, phash: str) -> bool:
-        return self._metrics_recorded(cell, phash) >= set(self.suite.metrics)
+        """Whether the run and each of its sampling variants hold every metric the suite requires."""
+        rows = [("", phash)] + [
+            (cell.entry.variant_name(v), cell_protocol_hash(self.suite, cell, v))
+            for v in cell.entry.variants_for(cell.budget)
+        ]
+        return all(self._metrics_recorded(cell, h, name) >= set(self.suite.metrics) for name, h in rows)
 
     def _diverged(self, cell: Cell, phash: str) -> bool:
         return DIVERGED in self._metrics_recorded(cell, phash)
 
-    def _cell_key(self, cell: Cell) -> dict[str, Any]:
-        """The store columns that name one run (every metric of it)."""
+    def _cell_key(self, cell: Cell, model: str = "") -> dict[str, Any]:
+        """The store columns that name one run (every metric of it), or one of its sampling variants."""
         return {
             "suite": self.suite.name,
             "suite_version": self.suite.version,
             "task": cell.task.name,
-            "model": cell.entry.name,
+            "model": model or cell.entry.name,
             "seed": cell.seed,
             "budget": cell.budget.name,
         }
 
     def _evaluate(self, cell: Cell, model: Model, phash: str, train_time: float) -> list[ResultRecord]:
+        """Score the trained model, then each sampling variant of it as its own row. A variant shares the
+        weights' own values (likelihood, reconstructions) and measures its samples and their cost afresh."""
+        records = self._score(cell, model, phash, train_time)
+        shared = [r for r in records if r.metric in WEIGHTS_VALUES]
+        for variant in cell.entry.variants_for(cell.budget):
+            name = cell.entry.variant_name(variant)
+            vhash = cell_protocol_hash(self.suite, cell, variant)
+            sampler = model.sampling_variant(cell.entry.variant_config(cell.budget, variant))
+            log.info("%s: scoring sampling variant %s", cell.label, name)
+            records += self._score(cell, sampler, vhash, train_time, name)
+            records += [replace(r, model=name, protocol_hash=vhash) for r in shared]
+        return records
+
+    def _score(self, cell: Cell, model: Model, phash: str, train_time: float, variant: str = "") -> list[ResultRecord]:
         t0 = time.perf_counter()
         generator = torch.Generator().manual_seed(cell.seed + EVAL_SEED_OFFSET)
         n = cell.budget.n_eval or self.suite.n_eval
         if self.suite.evaluation is not None:
-            scored = self.suite.evaluation.evaluate(model, cell.task, n, generator, self.device, cell.budget.name)
+            scored = self.suite.evaluation.evaluate(
+                model, cell.task, n, generator, self.device, cell.budget.name, weights_values=not variant
+            )
             values = [(v.name, v.value, v.extractor_hash) for v in scored]
         else:
             fake = model.sample(n, generator).detach().cpu().double().numpy()
@@ -345,14 +381,24 @@ class Runner:
             inputs = MetricInputs(fake=fake.reshape(len(fake), -1), real=real.reshape(len(real), -1), task=cell.task)
             values = [(name, METRICS[name].fn(inputs), "") for name in self.suite.metrics]
         wall = train_time + time.perf_counter() - t0
-        return [self._record(cell, phash, name, value, n, wall, extractor) for name, value, extractor in values]
+        return [
+            self._record(cell, phash, name, value, n, wall, extractor, variant) for name, value, extractor in values
+        ]
 
     def _record(
-        self, cell: Cell, phash: str, metric: str, value: float, n: int, wall: float, extractor_hash: str
+        self,
+        cell: Cell,
+        phash: str,
+        metric: str,
+        value: float,
+        n: int,
+        wall: float,
+        extractor_hash: str,
+        model: str = "",
     ) -> ResultRecord:
         e = self.env
         return ResultRecord(
-            **self._cell_key(cell),
+            **self._cell_key(cell, model),
             metric=metric,
             value=float(value),
             n_samples=n,
@@ -385,12 +431,33 @@ def metric_meta(suite: Suite) -> list[dict[str, Any]]:
     return [{k: getattr(m, k) for k in keys} for m in infos]
 
 
+def model_meta(entry: ModelEntry, budgets: tuple[Budget, ...]) -> list[dict[str, Any]]:
+    """Table rows of one model entry, in order: its run and its sampling variants, with the budgets of its own."""
+    own = {b.name: {"steps": b.steps, "seeds": list(b.seeds), "description": b.description} for b in entry.budgets}
+    rows = [{"name": entry.name, "description": entry.description, "budgets": own}]
+    fields = list(dict.fromkeys(k for v in entry.variants for k, _ in v.overrides))
+    if fields:  # per budget, the sampling settings that tell the rows apart (the run's from its budget's config)
+        configs = {b.name: entry.budget_for(b).apply(entry.config) for b in budgets}
+        rows[0]["sampling"] = {b: {k: getattr(c, k) for k in fields} for b, c in configs.items()}
+    for v in entry.variants:
+        rows.append(
+            {
+                "name": entry.variant_name(v),
+                "description": f"{entry.description}; sampled by: {v.description}",
+                "budgets": own,
+                "variant_of": entry.name,
+                "sampling": {b: {**s, **dict(v.overrides)} for b, s in rows[0]["sampling"].items()},
+            }
+        )
+    return rows
+
+
 def suite_meta(suite: Suite) -> dict[str, Any]:
     """What a report needs besides the records: descriptions, metric directions, reported numbers."""
     return {
         "description": suite.description,
         "tasks": [{"name": t.name, "description": getattr(t, "description", "")} for t in suite.tasks],
-        "models": [{"name": m.name, "description": m.description} for m in suite.models],
+        "models": [row for m in suite.models for row in model_meta(m, suite.budgets)],
         "metrics": metric_meta(suite),
         "budgets": {
             b.name: {"steps": b.steps, "seeds": list(b.seeds), "description": b.description} for b in suite.budgets
@@ -407,5 +474,14 @@ def summarize_outcomes(outcomes: list[RunOutcome]) -> str:
     return "\n".join(lines)
 
 
-def make_cells(suite: Suite, entries: list[ModelEntry], budget: Budget, seeds: tuple[int, ...]) -> list[Cell]:
-    return [Cell(t, e, s, budget) for t in suite.tasks for e in entries for s in seeds]
+def make_cells(
+    suite: Suite, entries: list[ModelEntry], budget: Budget, seeds: tuple[int, ...] | None = None
+) -> list[Cell]:
+    """Every task × model × seed under the budget (a model's own budget of that name where it has one); seeds
+    default to each model's budget's seeds."""
+    cells = []
+    for t in suite.tasks:
+        for e in entries:
+            b = e.budget_for(budget)
+            cells += [Cell(t, e, s, b) for s in seeds or b.seeds]
+    return cells

@@ -57,13 +57,46 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """Another way to sample from a trained model, scored as its own table row `<entry>-<name>` without retraining
+    (e.g. DDIM with 50 steps from a DDPM's network, or one guidance scale of a sweep). `overrides` change sampling
+    fields of the config only; the model's `sampling_variant(config)` refuses anything else."""
+
+    name: str
+    overrides: tuple[tuple[str, Any], ...]
+    description: str = ""
+    budgets: tuple[str, ...] = BUDGET_NAMES  # the budgets this row is scored under
+
+
+@dataclass(frozen=True)
 class ModelEntry:
-    """A model of the suite: a registered model kind with its typed config."""
+    """A model of the suite: a registered model kind with its typed config.
+
+    `budgets` replaces the suite's budget of the same name for this model alone (a diffusion model's steps and
+    sampler on `short`, say), so a family trains to its own paper's length in the same table; `variants` are extra
+    rows sampled from the same trained weights.
+    """
 
     name: str
     kind: str
     config: Any
     description: str = ""
+    budgets: tuple[Budget, ...] = ()
+    variants: tuple[Variant, ...] = ()
+
+    def budget_for(self, budget: Budget) -> Budget:
+        """This model's own budget of that name, or the suite's."""
+        return next((b for b in self.budgets if b.name == budget.name), budget)
+
+    def variants_for(self, budget: Budget) -> tuple[Variant, ...]:
+        return tuple(v for v in self.variants if budget.name in v.budgets)
+
+    def variant_name(self, variant: Variant) -> str:
+        return f"{self.name}-{variant.name}"
+
+    def variant_config(self, budget: Budget, variant: Variant) -> Any:
+        """The config a variant samples with: the budget's config with the variant's overrides."""
+        return dataclasses.replace(budget.apply(self.config), **dict(variant.overrides))
 
 
 @dataclass(frozen=True)
@@ -177,13 +210,8 @@ def validate_suite(suite: Suite) -> None:
         elif not isinstance(entry.config, MODELS[entry.kind].config_type):
             want = MODELS[entry.kind].config_type.__name__
             problems.append(f"model '{entry.name}' config is {type(entry.config).__name__}, not {want}")
-        elif MODELS[entry.kind].check is not None:
-            for b in suite.budgets:
-                try:
-                    MODELS[entry.kind].check(b.apply(entry.config))
-                except BenchboxError as exc:
-                    problems.append(f"model '{entry.name}' (budget {b.name}): {exc}")
-                    break
+        else:
+            problems += _entry_problems(entry, suite.budgets, MODELS[entry.kind].check)
     if suite.evaluation is None:
         known = set(METRICS)
     else:
@@ -191,7 +219,7 @@ def validate_suite(suite: Suite) -> None:
     for metric in suite.metrics:
         if metric not in known:
             problems.append(f"unknown metric '{metric}' (known: {', '.join(sorted(known))})")
-    for b in suite.budgets:
+    for b in [*suite.budgets, *(b for m in suite.models for b in m.budgets)]:
         if b.name not in BUDGET_NAMES:
             problems.append(f"budget '{b.name}' is not one of {', '.join(BUDGET_NAMES)}")
         if b.steps < 1 or b.checkpoint_every < 1 or not b.seeds:
@@ -205,3 +233,28 @@ def validate_suite(suite: Suite) -> None:
             )
     if problems:
         raise SuiteFileError(f"suite '{suite.name}' is malformed: {'; '.join(problems)}", "fix the suite definition")
+
+
+def _entry_problems(entry: ModelEntry, budgets: tuple[Budget, ...], check: Any) -> list[str]:
+    """What is wrong with one model entry's configs under each budget, its own budgets and its variants."""
+    problems = []
+    fields = {f.name for f in dataclasses.fields(entry.config)} if dataclasses.is_dataclass(entry.config) else set()
+    names = [entry.name, *(entry.variant_name(v) for v in entry.variants)]
+    if len(set(names)) < len(names):
+        problems.append(f"model '{entry.name}' has two variants of one name")
+    for v in entry.variants:
+        unknown = [k for k, _ in v.overrides if k not in fields]
+        if unknown:
+            problems.append(f"variant '{entry.variant_name(v)}' sets unknown config fields {', '.join(unknown)}")
+    if problems or check is None:
+        return problems
+    for suite_budget in budgets:
+        b = entry.budget_for(suite_budget)
+        try:
+            check(b.apply(entry.config))
+            for v in entry.variants_for(b):
+                check(entry.variant_config(b, v))
+        except BenchboxError as exc:
+            problems.append(f"model '{entry.name}' (budget {b.name}): {exc}")
+            break
+    return problems

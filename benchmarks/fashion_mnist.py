@@ -10,6 +10,11 @@ Protocol (version 1):
   kid_fashion_mnist, …, not FID: precision/recall (k = 3), density/coverage (k = 5), classes covered and the KL of
   the predicted class histogram to the test set's, NDB (50 bins), and the class accuracy of conditional samples.
   Inception FID/KID/IS are added on the `full` budget when the Inception weights are on disk.
+- Likelihood and diffusion models (benchmarks/likelihood_zoo.py), added beside the zoo without changing any of
+  its cells: AE, sparse AEs (L1, KL), VAE (latent 32), DDPM with DDIM-10/50 rows from the same network, the improved
+  DDPM, and the class-conditional DDPM swept over its guidance scale. They also record bits/dim on the first 500 test
+  images (VAE: IWAE with K = 1000 and its ELBO; DDPM: the variational bound), reconstruction PSNR/SSIM (AE, VAE),
+  and network evaluations and seconds per sample. Diffusion models have their own budgets, printed with the table.
 - Budgets: `full` follows Lucic et al. 2018's length for Fashion-MNIST (20 epochs of 50,000 images at batch 64:
   15,625 generator steps; their nets are InfoGAN's, ours DCGAN's) with 5 seeds. `short` (1,500 generator steps,
   base width 32, 3 seeds) trains the 23 models × 3 seeds in about 90 minutes on a 2-core CPU; `smoke` is for tests.
@@ -25,6 +30,7 @@ from benchbox.data.image_task import ImageTask
 from benchbox.evaluation import FeatureEvaluation
 from benchbox.suite import Budget
 from benchmarks.gan_zoo import lucic_2018_fid, zoo_suite
+from benchmarks.likelihood_zoo import DiffusionPlan, autoencoders, diffusion, short_diffusion_budget
 
 TASK = ImageTask(
     "fashion-mnist", "fashion-mnist", (1, 28, 28), 10, description="Fashion-MNIST, 60,000 train / 10,000 test, 28×28"
@@ -40,6 +46,24 @@ LUCIC_2018_FASHION_FID = (
     ("WGAN GP", "wgan-gp", 24.5, 2.1),
     ("DRAGAN", "", 27.7, 1.2),
     ("BEGAN", "began", 22.9, 0.9),
+)
+
+# The U-Net for 28×28: three levels (28, 14, 7) with attention at 14×14, as Ho et al. put it at CIFAR-10's 16×16.
+DIFFUSION = DiffusionPlan(
+    channel_mults=(1, 2, 2),
+    attention_resolutions=(14,),
+    full_channels=64,
+    full=Budget(
+        "full",
+        steps=200_000,
+        checkpoint_every=10_000,
+        seeds=(0, 1, 2),
+        description="200,000 steps of batch 128 with Ho et al. 2020's recipe on a U-Net of base width 64, 3 seeds; "
+        "our own length (theirs is 800,000 on CIFAR-10)",
+    ),
+    short=short_diffusion_budget(2000, 20, (0, 1, 2)),
+    short_guidance=(0.0, 3.0),
+    short_ddim=(10,),
 )
 
 SUITE = zoo_suite(
@@ -68,5 +92,10 @@ SUITE = zoo_suite(
     references=(
         "Xiao et al. 2017, Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine Learning Algorithms",
         "Lucic et al. 2018, Are GANs Created Equal? A Large-Scale Study",
+        "Ho et al. 2020, Denoising Diffusion Probabilistic Models",
+        "Song et al. 2021, Denoising Diffusion Implicit Models",
+        "Nichol & Dhariwal 2021, Improved Denoising Diffusion Probabilistic Models",
+        "Ho & Salimans 2021, Classifier-Free Diffusion Guidance",
     ),
+    extra_models=autoencoders(latent_dim=32) + diffusion(DIFFUSION),
 )

@@ -162,16 +162,18 @@ def zoo_suite(
     evaluation: FeatureEvaluation,
     reported: tuple[ReportedResult, ...] = (),
     references: tuple[str, ...] = (),
+    extra_models: tuple[ModelEntry, ...] = (),
 ) -> Suite:
-    """Register an image suite that trains the whole zoo on one task: smoke, the given short and full budgets, and
-    every value of the evaluation's families in the task's own feature space as the required metrics."""
+    """Register an image suite that trains the whole zoo (and `extra_models`, e.g. the likelihood and diffusion
+    models) on one task: smoke, the given short and full budgets, and every value of the evaluation's families in
+    the task's own feature space as the required metrics."""
     return register_suite(
         Suite(
             name=name,
             version=version,
             description=description,
             tasks=(task,),
-            models=MODELS,
+            models=MODELS + extra_models,
             budgets=(SMOKE, short, full),
             metrics=tuple(m.name for m in family_infos(evaluation.families, evaluation.tag(task))),
             n_eval=n_eval,

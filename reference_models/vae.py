@@ -173,6 +173,10 @@ class VAE:
                 "binarize the data to -1/1, use elbo() for the training objective, or use decoder='logistic'",
             )
 
+    def check_likelihood_data(self, x: Tensor) -> None:
+        """Refuse data this model's likelihood is not a probability of (called on test images before training)."""
+        self._check_data(x, discrete=True)
+
     @torch.no_grad()
     def _sampled_terms(self, x: Tensor, generator: torch.Generator, k: int) -> tuple[Tensor, Tensor, Tensor]:
         """For k draws z ~ q(z|x) per image: log p(x|z) and log p(z) − log q(z|x), each (N, k) in float64, and

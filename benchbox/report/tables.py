@@ -11,6 +11,7 @@ from scipy import stats
 
 from benchbox.errors import BenchboxError
 from benchbox.report.ordering import ordering_block
+from benchbox.report.tradeoff import tradeoff_blocks
 from benchbox.store import DIVERGED, ResultRecord, ResultStore
 
 
@@ -114,6 +115,7 @@ def markdown_tables(
     ]
     if meta.get("description"):
         out.append(meta["description"])
+    out += own_budget_lines(meta.get("models", []), budget, set(summary["model"]))
     out.append("Ours: mean ± sample std over seeds. Reported: as printed in the paper, spread as the paper states it.")
     task_order = [t["name"] for t in meta.get("tasks", [])]
     tasks = sorted(set(summary["task"]), key=lambda t: (task_order.index(t) if t in task_order else len(task_order), t))
@@ -139,6 +141,7 @@ def markdown_tables(
             lines.append(row)
         lines += reported_rows(meta.get("reported", []), task, metrics, metric_meta)
         out.append("\n".join("| " + " | ".join(r) + " |" for r in lines))
+        out += tradeoff_blocks(summary, meta.get("models", []), task, budget, metric_meta)
         ordering = ordering_block(meta.get("reported", []), task, summary, metrics, metric_meta)
         if ordering:
             out.append(ordering)
@@ -150,6 +153,16 @@ def markdown_tables(
         )
     out.append(provenance_block(records, budget_meta))
     return "\n\n".join(out)
+
+
+def own_budget_lines(models: list[dict[str, Any]], budget: str, shown: set[str]) -> list[str]:
+    """One line per model budget that replaces the suite's for the models shown (rows of one entry share it)."""
+    by_budget: dict[str, list[str]] = {}
+    for m in models:
+        own = m.get("budgets", {}).get(budget)
+        if own and m["name"] in shown:
+            by_budget.setdefault(own["description"], []).append(m["name"])
+    return [f"Own `{budget}` budget of {', '.join(names)}: {text}" for text, names in by_budget.items()]
 
 
 def arrow_label(metric: str, metric_meta: dict[str, Any]) -> str:
@@ -195,7 +208,7 @@ def provenance_block(records: list[ResultRecord], budget_meta: dict[str, Any]) -
     lines = [
         "**Provenance.**",
         f"- suite `{records[0].suite}` v{records[0].suite_version}, budget `{records[0].budget}` "
-        f"({distinct('train_steps')} generator steps), seeds {distinct('seed')}, {distinct('n_samples', scored)} samples per evaluation",
+        f"({distinct('train_steps')} training steps), seeds {distinct('seed')}, {distinct('n_samples', scored)} samples per evaluation",
         "- data: " + ", ".join(f"{t} `{h}`" for t, h in data),
         f"- protocol hashes: {distinct('protocol_hash')}",
         f"- code: benchbox {distinct('benchbox_version')} at commit {distinct('git_commit')}; "

@@ -1,6 +1,7 @@
-"""Samplers for a trained ε-prediction network: DDPM's ancestral sampling (Ho et al. 2020, Algorithm 2) and DDIM
-(Song et al. 2021, eq. 12) with η and a subsequence of the timesteps, plus classifier-free guidance's mix of the
-conditional and unconditional predictions (Ho & Salimans 2021). Schedule, network and sampler are separate pieces.
+"""Samplers for a trained ε-prediction network: DDPM's ancestral sampling (Ho et al. 2020, Algorithm 2), on all T
+steps or respaced to a subsequence (Nichol & Dhariwal 2021), and DDIM (Song et al. 2021, eq. 12) with η and a
+subsequence of the timesteps, plus classifier-free guidance's mix of the conditional and unconditional predictions
+(Ho & Salimans 2021). Schedule, network and sampler are separate pieces.
 """
 
 from __future__ import annotations
@@ -12,22 +13,35 @@ import torch
 from torch import Tensor
 
 from benchbox.errors import BenchboxError
-from reference_models.diffusion.schedule import NoiseSchedule, at, predict_x0
+from reference_models.diffusion.schedule import NoiseSchedule, at, predict_x0, respaced
+from reference_models.diffusion.vlb import VARIANCES, eps_and_log_variance
 
 EpsModel = Callable[[Tensor, Tensor], Tensor]  # (x_t, t) -> predicted ε
 
 
 def ddpm_step(
-    schedule: NoiseSchedule, xt: Tensor, t: int, eps: Tensor, noise: Tensor, variance: str = "beta"
+    schedule: NoiseSchedule,
+    xt: Tensor,
+    t: int,
+    eps: Tensor,
+    noise: Tensor,
+    variance: str = "beta",
+    log_var: Tensor | None = None,
 ) -> Tensor:
-    """x_{t−1} = (x_t − β_t/√(1 − ᾱ_t) ε) / √α_t + σ_t z, σ_t² = β_t or β̃_t, no noise at t = 1 (Algorithm 2)."""
+    """x_{t−1} = (x_t − β_t/√(1 − ᾱ_t) ε) / √α_t + σ_t z, σ_t² = β_t, β̃_t or exp(log_var) (learned), no noise at
+    t = 1 (Algorithm 2)."""
     tt = torch.full((xt.shape[0],), t)
     beta, alpha, alpha_bar = (at(v, tt, xt) for v in (schedule.betas, schedule.alphas, schedule.alpha_bars))
     mean = (xt - beta / (1 - alpha_bar).sqrt() * eps) / alpha.sqrt()
     if t == 1:
         return mean
+    if variance == "learned" and log_var is not None:
+        return mean + (0.5 * log_var).exp() * noise
     if variance not in ("beta", "posterior"):
-        raise BenchboxError(f"unknown DDPM variance '{variance}'", "use 'beta' (σ² = β_t) or 'posterior' (σ² = β̃_t)")
+        raise BenchboxError(
+            f"unknown DDPM variance '{variance}' (or 'learned' without log_var)",
+            "use 'beta' (σ² = β_t), 'posterior' (σ² = β̃_t) or 'learned' with the model's log σ²",
+        )
     var = beta if variance == "beta" else at(schedule.posterior_variance, tt, xt)
     return mean + var.sqrt() * noise
 
@@ -73,23 +87,33 @@ def sample(
     steps: int | None = None,
     eta: float = 0.0,
     device: torch.device | str = "cpu",
+    variance: str = "beta",
 ) -> Tensor:
-    """x_T ~ N(0, I), then DDPM's T ancestral steps or DDIM's `steps`; returns x_0. Noise comes from `generator`
-    (on the CPU) so that samples do not depend on the device. The network is called once per step."""
+    """x_T ~ N(0, I), then `steps` (default T) steps on τ = ddim_timesteps(T, steps): DDPM's ancestral steps on the
+    respaced schedule (Nichol & Dhariwal 2021, section 4; the plain Algorithm 2 when steps = T) or DDIM's; returns
+    x_0. The network is called once per step at the original τ_i. With variance "learned" it returns ε and v
+    stacked on dim 1 (DDIM uses only ε). Noise comes from `generator` (on the CPU), so samples do not depend on the
+    device."""
 
     def normal() -> Tensor:
         return torch.randn(shape, generator=generator).to(device)
 
+    if method not in ("ddpm", "ddim"):
+        raise BenchboxError(f"unknown sampler '{method}'", "use 'ddpm' or 'ddim'")
+    if variance not in VARIANCES:
+        raise BenchboxError(f"unknown DDPM variance '{variance}'", f"use one of {', '.join(VARIANCES)}")
+    taus = ddim_timesteps(schedule.steps, steps or schedule.steps)
     x = normal()
     if method == "ddpm":
-        for t in range(schedule.steps, 0, -1):
-            eps = eps_model(x, torch.full((shape[0],), t, device=device))
-            x = ddpm_step(schedule, x, t, eps, normal() if t > 1 else torch.zeros_like(x))
+        sub = schedule if len(taus) == schedule.steps else respaced(schedule, taus)
+        for i, t in zip(range(len(taus), 0, -1), taus, strict=True):
+            out = eps_model(x, torch.full((shape[0],), t, device=device))
+            ii = torch.full((shape[0],), i)
+            eps, log_var = eps_and_log_variance(sub, ii, out, variance) if variance == "learned" else (out, None)
+            x = ddpm_step(sub, x, i, eps, normal() if i > 1 else torch.zeros_like(x), variance, log_var)
         return x
-    if method == "ddim":
-        taus = ddim_timesteps(schedule.steps, steps or schedule.steps)
-        for t, t_prev in zip(taus, [*taus[1:], 0], strict=True):
-            eps = eps_model(x, torch.full((shape[0],), t, device=device))
-            x = ddim_step(schedule, x, t, t_prev, eps, eta, normal() if eta and t_prev else torch.zeros_like(x))
-        return x
-    raise BenchboxError(f"unknown sampler '{method}'", "use 'ddpm' or 'ddim'")
+    for t, t_prev in zip(taus, [*taus[1:], 0], strict=True):
+        eps = eps_model(x, torch.full((shape[0],), t, device=device))
+        eps = eps.chunk(2, 1)[0] if variance == "learned" else eps
+        x = ddim_step(schedule, x, t, t_prev, eps, eta, normal() if eta and t_prev else torch.zeros_like(x))
+    return x

@@ -38,8 +38,8 @@ def check_steps(steps: int) -> None:
         raise BenchboxError(f"a diffusion needs T >= 1 steps, got {steps}", "set the number of steps T to 1 or more")
 
 
-def check_betas(betas: Tensor) -> Tensor:
-    """β_1..β_T must lie in (0, 1) and never decrease; returns them as float64."""
+def check_betas(betas: Tensor, increasing: bool = True) -> Tensor:
+    """β_1..β_T must lie in (0, 1) and (unless increasing=False) never decrease; returns them as float64."""
     betas = torch.as_tensor(betas, dtype=torch.float64)
     if betas.ndim != 1 or len(betas) < 1:
         raise BenchboxError(
@@ -51,7 +51,7 @@ def check_betas(betas: Tensor) -> Tensor:
             "every β_t must lie strictly between 0 and 1",
         )
     drops = (betas[1:] < betas[:-1]).nonzero()
-    if len(drops):
+    if increasing and len(drops):
         t = int(drops[0]) + 2
         raise BenchboxError(
             f"schedule betas decrease at t = {t} ({betas[t - 2].item():.3g} → {betas[t - 1].item():.3g})",
@@ -77,8 +77,8 @@ class NoiseSchedule:
         return len(self.betas)
 
     @classmethod
-    def from_betas(cls, betas: Tensor) -> NoiseSchedule:
-        betas = check_betas(betas)
+    def from_betas(cls, betas: Tensor, increasing: bool = True) -> NoiseSchedule:
+        betas = check_betas(betas, increasing)
         alphas = 1 - betas
         alpha_bars = torch.cumprod(alphas, 0)
         prev = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bars[:-1]])
@@ -91,6 +91,19 @@ class NoiseSchedule:
             posterior_mean_x0=prev.sqrt() * betas / (1 - alpha_bars),
             posterior_mean_xt=alphas.sqrt() * (1 - prev) / (1 - alpha_bars),
         )
+
+
+def respaced(schedule: NoiseSchedule, taus: list[int]) -> NoiseSchedule:
+    """The schedule on a subsequence τ of 1..T: β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}} with ᾱ_{τ_0} = 1, so ᾱ'_i = ᾱ_{τ_i}
+    (Nichol & Dhariwal 2021, section 4). Step i of it stands for the original step τ_i (ascending)."""
+    steps = sorted(set(taus))
+    if len(steps) != len(taus) or not steps or steps[0] < 1 or steps[-1] > schedule.steps:
+        raise BenchboxError(
+            f"a respacing needs distinct timesteps in 1..{schedule.steps}, got {list(taus)}", "use ddim_timesteps(T, K)"
+        )
+    kept = schedule.alpha_bars[torch.tensor(steps) - 1]
+    prev = torch.cat([torch.ones(1, dtype=torch.float64), kept[:-1]])
+    return NoiseSchedule.from_betas(1 - kept / prev, increasing=False)  # uneven gaps can make β' dip
 
 
 def at(values: Tensor, t: Tensor, like: Tensor) -> Tensor:

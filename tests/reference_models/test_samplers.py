@@ -5,7 +5,14 @@ import torch
 
 from benchbox.errors import BenchboxError
 from reference_models.diffusion.samplers import ddim_step, ddim_timesteps, ddpm_step, guided_eps, sample
-from reference_models.diffusion.schedule import NoiseSchedule, cosine_betas, linear_betas, predict_x0, q_posterior
+from reference_models.diffusion.schedule import (
+    NoiseSchedule,
+    cosine_betas,
+    linear_betas,
+    predict_x0,
+    q_posterior,
+    respaced,
+)
 
 MU, STD = 0.3, 0.5  # data ~ N(MU, STD²) in every dimension
 
@@ -89,3 +96,84 @@ def test_bad_sampler_settings_are_refused():
         sample(optimal_eps(schedule), schedule, (2, 1), torch.Generator(), "euler")
     with pytest.raises(BenchboxError, match="η"):
         ddim_step(schedule, torch.zeros(1, 1), 5, 4, torch.zeros(1, 1), float("nan"), torch.zeros(1, 1))
+
+
+def test_ancestral_sampling_on_all_T_steps_is_exactly_algorithm_2():
+    """steps = T (or None) runs Ho et al.'s loop on the original schedule, bit for bit: no respacing round-off."""
+    schedule = NoiseSchedule.from_betas(linear_betas(30))
+    model = optimal_eps(schedule)
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(50, 2, generator=g)
+    for t in range(30, 0, -1):
+        z = torch.randn(50, 2, generator=g) if t > 1 else torch.zeros_like(x)
+        x = ddpm_step(schedule, x, t, model(x, torch.full((50,), t)), z)
+    for steps in (None, 30):
+        assert torch.equal(sample(model, schedule, (50, 2), torch.Generator().manual_seed(7), "ddpm", steps), x)
+
+
+@pytest.mark.parametrize("kind", [linear_betas, cosine_betas])
+def test_respaced_ancestral_step_with_the_posterior_variance_is_ddim_with_eta_1_on_the_subsequence(kind):
+    """On τ = ddim_timesteps(T, K), step i of the respaced schedule with σ² = β̃'_i is DDIM's η = 1 step from τ_i to
+    τ_{i−1} (Song et al. eq. 16), down to τ_0 = 0 where both return x̂_0."""
+    schedule = NoiseSchedule.from_betas(kind(100))
+    taus = ddim_timesteps(100, 7)
+    sub = respaced(schedule, taus)
+    xt, eps, z = random(6, 2, seed=8), random(6, 2, seed=9), random(6, 2, seed=10)
+    for i, (t, t_prev) in zip(range(7, 0, -1), zip(taus, [*taus[1:], 0], strict=True), strict=True):
+        ddim = ddim_step(schedule, xt, t, t_prev, eps, 1.0, z)
+        ddpm = ddpm_step(sub, xt, i, eps, z, variance="posterior")
+        torch.testing.assert_close(ddpm, ddim, rtol=1e-9, atol=1e-10)
+
+
+def test_respaced_ancestral_sampling_is_ddim_with_eta_1_and_calls_the_net_at_the_original_steps():
+    schedule = NoiseSchedule.from_betas(linear_betas(100))
+    seen = []
+
+    def model(x, t):
+        seen.append(int(t[0]))
+        return optimal_eps(schedule)(x, t)
+
+    ddpm = sample(model, schedule, (500, 1), torch.Generator().manual_seed(11), "ddpm", 9, variance="posterior")
+    assert seen == ddim_timesteps(100, 9)
+    ddim = sample(model, schedule, (500, 1), torch.Generator().manual_seed(11), "ddim", 9, eta=1.0)
+    torch.testing.assert_close(ddpm, ddim, rtol=1e-4, atol=1e-5)  # float32 samples
+
+
+@pytest.mark.parametrize("variance", ["beta", "posterior"])
+def test_respaced_ancestral_error_shrinks_with_more_steps(variance):
+    """Gaussian data with its optimal predictor: the samples' std nears the data's as K grows to T."""
+    errors = [
+        abs(
+            sample(optimal_eps(HO), HO, (20_000, 1), torch.Generator().manual_seed(0), "ddpm", k, variance=variance)
+            .std()
+            .item()
+            - STD
+        )
+        for k in (10, 50, 1000)
+    ]
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 0.01
+
+
+def with_v(model, v):
+    """A net that outputs ε and a constant variance interpolation v, stacked on dim 1."""
+    return lambda x, t: torch.cat([model(x, t), torch.full_like(x, v)], 1)
+
+
+@pytest.mark.parametrize("steps", [None, 8])
+def test_learned_variance_at_v_1_is_beta_and_at_v_minus_1_is_the_posterior_variance(steps):
+    """Nichol & Dhariwal eq. 15 with f = (v + 1)/2: v = 1 gives σ² = β'_t and v = −1 gives β̃'_t, on the respaced
+    schedule when K < T."""
+    schedule = NoiseSchedule.from_betas(cosine_betas(40))
+    model, g = optimal_eps(schedule), torch.Generator
+    for v, variance in ((1.0, "beta"), (-1.0, "posterior")):
+        want = sample(model, schedule, (300, 1), g().manual_seed(12), "ddpm", steps, variance=variance)
+        got = sample(with_v(model, v), schedule, (300, 1), g().manual_seed(12), "ddpm", steps, variance="learned")
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_ddim_ignores_a_learned_variance():
+    schedule = NoiseSchedule.from_betas(linear_betas(40))
+    model, g = optimal_eps(schedule), torch.Generator
+    want = sample(model, schedule, (50, 1), g().manual_seed(13), "ddim", 10, eta=0.5)
+    got = sample(with_v(model, 0.3), schedule, (50, 1), g().manual_seed(13), "ddim", 10, eta=0.5, variance="learned")
+    assert torch.equal(got, want)

@@ -16,6 +16,7 @@ from reference_models.diffusion.schedule import (
     q_mean_variance,
     q_posterior,
     q_sample,
+    respaced,
 )
 
 SCHEDULES = {"linear": linear_betas, "cosine": cosine_betas}
@@ -139,3 +140,36 @@ def test_timesteps_outside_1_to_T_are_refused():
     schedule = NoiseSchedule.from_betas(linear_betas(10))
     with pytest.raises(BenchboxError, match="1..10"):
         q_sample(schedule, torch.zeros(1, 1), torch.tensor([11]), torch.zeros(1, 1))
+
+
+UNEVEN = [1, 2, 5, 6, 30, 31, 77, 120, 199, 200]  # gaps of 1 to 46 steps
+
+
+@pytest.mark.parametrize("kind", SCHEDULES)
+def test_respaced_schedule_keeps_alpha_bar_at_tau_and_its_posterior_is_bayes_rule(kind):
+    """Nichol & Dhariwal 2021, section 4: ᾱ'_i = ᾱ_{τ_i}; β'_i is one minus the product of the one-step α_s over
+    the gap τ_{i−1} < s ≤ τ_i; β̃'_i is the variance of Bayes' rule for q(x_{τ_{i−1}}|x_0) and the gap's kernel."""
+    schedule = NoiseSchedule.from_betas(SCHEDULES[kind](200))
+    sub = respaced(schedule, list(reversed(UNEVEN)))  # the order τ comes in does not matter
+    assert sub.steps == len(UNEVEN)
+    for i, (tau, tau_prev) in enumerate(zip(UNEVEN, [0, *UNEVEN[:-1]], strict=True), start=1):
+        gap = math.prod(1 - schedule.betas[s - 1].item() for s in range(tau_prev + 1, tau + 1))
+        prev = math.prod(1 - schedule.betas[s - 1].item() for s in range(1, tau_prev + 1))
+        assert sub.alpha_bars[i - 1].item() == pytest.approx(prev * gap, rel=1e-12)
+        assert sub.betas[i - 1].item() == pytest.approx(1 - gap, rel=1e-9)
+        if i >= 2:
+            bayes = 1 / (1 / (1 - prev) + gap / (1 - gap))
+            assert sub.posterior_variance[i - 1].item() == pytest.approx(bayes, rel=1e-9)
+
+
+def test_respacing_onto_every_step_gives_back_the_schedule():
+    schedule = NoiseSchedule.from_betas(cosine_betas(100))
+    sub = respaced(schedule, list(range(100, 0, -1)))
+    for name in ("betas", "alpha_bars", "posterior_variance", "posterior_mean_x0", "posterior_mean_xt"):
+        torch.testing.assert_close(getattr(sub, name), getattr(schedule, name), rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("taus", [[0, 5], [3, 3, 5], [11], []])
+def test_bad_respacings_are_refused(taus):
+    with pytest.raises(BenchboxError, match="distinct timesteps in 1..10"):
+        respaced(NoiseSchedule.from_betas(linear_betas(10)), taus)
