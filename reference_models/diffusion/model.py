@@ -31,7 +31,14 @@ from reference_models.likelihood import check_pixel_range
 
 SCHEDULES = {"linear": linear_betas, "cosine": cosine_betas}
 SAMPLE_CHUNK = 1000  # samples drawn per batch at sampling time
-SAMPLING_FIELDS = ("sampler", "sample_steps", "eta", "guidance_scale", "vlb_timesteps")  # free in sampling_variant
+SAMPLING_FIELDS = (
+    "sampler",
+    "sample_steps",
+    "eta",
+    "guidance_scale",
+    "vlb_timesteps",
+    "clip_denoised",
+)  # free in sampling_variant
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class DDPMConfig:
     sampler: str = "ddpm"  # "ddpm": ancestral steps; "ddim": deterministic at eta = 0
     sample_steps: int = 0  # steps of either sampler, on τ = ddim_timesteps(T, K); 0 means T (ancestral: Ho's)
     eta: float = 0.0  # DDIM's η: 0 deterministic, 1 ancestral-like
+    clip_denoised: bool = True  # images: x̂_0 clipped to [−1, 1] in p_θ's mean, as Ho's and Nichol's code do
     vlb_timesteps: int = 0  # bound terms per image in bits_per_dim: 0 all T (Ho); K < T a stratified estimate
     conditional: bool = False  # class-conditional with classifier-free guidance
     p_uncond: float = 0.1  # Ho & Salimans: labels dropped to the null class 10–20% of the time
@@ -214,6 +222,11 @@ class DDPM:
         return guided
 
     @property
+    def clips(self) -> bool:
+        """Whether x̂_0 is clipped: images only, whose range is [−1, 1]; vectors (toy tasks) have no range."""
+        return self.config.clip_denoised and self.config.net == "unet"
+
+    @property
     def network_evaluations_per_sample(self) -> int:
         """Sampling cost: one network call per step (K = sample_steps, or T), two with guidance at w ∉ {0, 1}."""
         c = self.config
@@ -253,6 +266,7 @@ class DDPM:
                 c.eta,
                 self.device,
                 "learned" if c.learn_sigma else "beta",
+                self.clips,
             )
             chunks.append(x.float().cpu())
         return torch.cat(chunks), labels
@@ -277,8 +291,8 @@ class DDPM:
         args = (lambda xt, t: self._call(net, xt, t, null), self.schedule, x.to(self.device).float(), generator)
         variance = "learned" if c.learn_sigma else "beta"
         if c.vlb_timesteps:
-            return estimated_bits(*args, c.vlb_timesteps, variance)
-        return total_bits(*args, variance)
+            return estimated_bits(*args, c.vlb_timesteps, variance, self.clips)
+        return total_bits(*args, variance, self.clips)
 
     def state_dict(self) -> dict[str, Any]:
         return {

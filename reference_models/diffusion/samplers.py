@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from benchbox.errors import BenchboxError
-from reference_models.diffusion.schedule import NoiseSchedule, at, predict_x0, respaced
+from reference_models.diffusion.schedule import NoiseSchedule, at, predict_x0, q_posterior, respaced
 from reference_models.diffusion.vlb import VARIANCES, eps_and_log_variance
 
 EpsModel = Callable[[Tensor, Tensor], Tensor]  # (x_t, t) -> predicted ε
@@ -27,12 +27,17 @@ def ddpm_step(
     noise: Tensor,
     variance: str = "beta",
     log_var: Tensor | None = None,
+    clip: bool = False,
 ) -> Tensor:
     """x_{t−1} = (x_t − β_t/√(1 − ᾱ_t) ε) / √α_t + σ_t z, σ_t² = β_t, β̃_t or exp(log_var) (learned), no noise at
-    t = 1 (Algorithm 2)."""
+    t = 1 (Algorithm 2). With `clip` the mean is μ̃_t(x_t, clip(x̂_0, −1, 1)), the same mean with x̂_0 kept in the
+    data's range, as Ho's released sampler computes it."""
     tt = torch.full((xt.shape[0],), t)
     beta, alpha, alpha_bar = (at(v, tt, xt) for v in (schedule.betas, schedule.alphas, schedule.alpha_bars))
-    mean = (xt - beta / (1 - alpha_bar).sqrt() * eps) / alpha.sqrt()
+    if clip:
+        mean, _ = q_posterior(schedule, predict_x0(schedule, xt, tt, eps).clamp(-1, 1), xt, tt)
+    else:
+        mean = (xt - beta / (1 - alpha_bar).sqrt() * eps) / alpha.sqrt()
     if t == 1:
         return mean
     if variance == "learned" and log_var is not None:
@@ -56,16 +61,27 @@ def ddim_timesteps(total: int, steps: int) -> list[int]:
 
 
 def ddim_step(
-    schedule: NoiseSchedule, xt: Tensor, t: int, t_prev: int, eps: Tensor, eta: float, noise: Tensor
+    schedule: NoiseSchedule,
+    xt: Tensor,
+    t: int,
+    t_prev: int,
+    eps: Tensor,
+    eta: float,
+    noise: Tensor,
+    clip: bool = False,
 ) -> Tensor:
     """x_{τ'} = √ᾱ_{τ'} x̂_0 + √(1 − ᾱ_{τ'} − σ²) ε + σ z, σ = η √((1 − ᾱ_{τ'})/(1 − ᾱ_τ)) √(1 − ᾱ_τ/ᾱ_{τ'}),
-    with ᾱ_0 = 1 (Song et al. 2021, eqs. 12 and 16)."""
+    with ᾱ_0 = 1 (Song et al. 2021, eqs. 12 and 16). With `clip`, x̂_0 is clipped to [−1, 1] and ε re-derived from
+    it (as improved-diffusion's DDIM does)."""
     if not math.isfinite(eta) or eta < 0:
         raise BenchboxError(f"DDIM's η must be a finite number >= 0, got {eta}", "use η = 0 (deterministic) to 1")
     tt = torch.full((xt.shape[0],), t)
     alpha_bar = at(schedule.alpha_bars, tt, xt)
     prev = at(schedule.alpha_bars, torch.full_like(tt, t_prev), xt) if t_prev >= 1 else torch.ones_like(alpha_bar)
     x0 = predict_x0(schedule, xt, tt, eps)
+    if clip:
+        x0 = x0.clamp(-1, 1)
+        eps = (xt - alpha_bar.sqrt() * x0) / (1 - alpha_bar).sqrt()
     sigma = eta * ((1 - prev) / (1 - alpha_bar)).sqrt() * (1 - alpha_bar / prev).sqrt()
     return prev.sqrt() * x0 + (1 - prev - sigma**2).clamp(min=0).sqrt() * eps + sigma * noise
 
@@ -88,6 +104,7 @@ def sample(
     eta: float = 0.0,
     device: torch.device | str = "cpu",
     variance: str = "beta",
+    clip: bool = False,
 ) -> Tensor:
     """x_T ~ N(0, I), then `steps` (default T) steps on τ = ddim_timesteps(T, steps): DDPM's ancestral steps on the
     respaced schedule (Nichol & Dhariwal 2021, section 4; the plain Algorithm 2 when steps = T) or DDIM's; returns
@@ -110,10 +127,11 @@ def sample(
             out = eps_model(x, torch.full((shape[0],), t, device=device))
             ii = torch.full((shape[0],), i)
             eps, log_var = eps_and_log_variance(sub, ii, out, variance) if variance == "learned" else (out, None)
-            x = ddpm_step(sub, x, i, eps, normal() if i > 1 else torch.zeros_like(x), variance, log_var)
+            x = ddpm_step(sub, x, i, eps, normal() if i > 1 else torch.zeros_like(x), variance, log_var, clip)
         return x
     for t, t_prev in zip(taus, [*taus[1:], 0], strict=True):
         eps = eps_model(x, torch.full((shape[0],), t, device=device))
         eps = eps.chunk(2, 1)[0] if variance == "learned" else eps
-        x = ddim_step(schedule, x, t, t_prev, eps, eta, normal() if eta and t_prev else torch.zeros_like(x))
+        noise = normal() if eta and t_prev else torch.zeros_like(x)
+        x = ddim_step(schedule, x, t, t_prev, eps, eta, noise, clip)
     return x

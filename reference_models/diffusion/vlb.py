@@ -29,9 +29,11 @@ def prior_bits(schedule: NoiseSchedule, x0: Tensor) -> Tensor:
     return per_sample_bits(gaussian_kl(mean, var.log(), torch.zeros_like(mean), torch.zeros_like(mean)))
 
 
-def model_mean_from_eps(schedule: NoiseSchedule, xt: Tensor, t: Tensor, eps: Tensor) -> Tensor:
-    """p_θ's mean μ̃_t(x_t, x̂_0(x_t, ε_θ)), the ε-parameterisation's mean (Ho et al. 2020, eq. 11)."""
-    mean, _ = q_posterior(schedule, predict_x0(schedule, xt, t, eps), xt, t)
+def model_mean_from_eps(schedule: NoiseSchedule, xt: Tensor, t: Tensor, eps: Tensor, clip: bool = False) -> Tensor:
+    """p_θ's mean μ̃_t(x_t, x̂_0(x_t, ε_θ)), the ε-parameterisation's mean (Ho et al. 2020, eq. 11); with `clip`, x̂_0
+    clipped to [−1, 1] first, as Ho's and Nichol & Dhariwal's released code sample and evaluate."""
+    x0 = predict_x0(schedule, xt, t, eps)
+    mean, _ = q_posterior(schedule, x0.clamp(-1, 1) if clip else x0, xt, t)
     return mean
 
 
@@ -75,25 +77,33 @@ def eps_and_log_variance(schedule: NoiseSchedule, t: Tensor, output: Tensor, var
     return eps, learned_log_variance(schedule, t, v)
 
 
-def _sampled_step_bits(eps_model, schedule: NoiseSchedule, x0: Tensor, t: Tensor, generator, variance: str) -> Tensor:
+def _sampled_step_bits(
+    eps_model, schedule: NoiseSchedule, x0: Tensor, t: Tensor, generator, variance: str, clip: bool
+) -> Tensor:
     """L_{t−1} (or L_0) per sample at one fresh x_t ~ q(x_t|x_0), the noise drawn from `generator` on the CPU."""
     noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
     mean, var = q_mean_variance(schedule, x0, t)
     xt = mean + var.sqrt() * noise
     eps, log_var = eps_and_log_variance(schedule, t, eps_model(xt, t), variance)
-    return step_bits(schedule, x0, xt, t, model_mean_from_eps(schedule, xt, t, eps), log_var)
+    return step_bits(schedule, x0, xt, t, model_mean_from_eps(schedule, xt, t, eps, clip), log_var)
 
 
 @torch.no_grad()
 def total_bits(
-    eps_model, schedule: NoiseSchedule, x0: Tensor, generator: torch.Generator, variance: str = "beta"
+    eps_model,
+    schedule: NoiseSchedule,
+    x0: Tensor,
+    generator: torch.Generator,
+    variance: str = "beta",
+    clip: bool = False,
 ) -> Tensor:
-    """The whole bound per sample in bits/dim: T network evaluations, one fresh x_t ~ q(x_t|x_0) per step."""
+    """The whole bound per sample in bits/dim: T network evaluations, one fresh x_t ~ q(x_t|x_0) per step; `clip`
+    clips x̂_0 in p_θ's mean (model_mean_from_eps)."""
     check_pixel_range(x0)
     total = prior_bits(schedule, x0)
     for step in range(1, schedule.steps + 1):
         t = torch.full((x0.shape[0],), step, device=x0.device)
-        total = total + _sampled_step_bits(eps_model, schedule, x0, t, generator, variance)
+        total = total + _sampled_step_bits(eps_model, schedule, x0, t, generator, variance, clip)
     return total
 
 
@@ -113,6 +123,7 @@ def estimated_bits(
     generator: torch.Generator,
     timesteps: int,
     variance: str = "beta",
+    clip: bool = False,
 ) -> Tensor:
     """An unbiased, stratified estimate of total_bits with K = `timesteps` network calls: L_T + Σ_k n_k L_{t_k−1},
     t_k uniform in stratum k (of n_k steps), drawn per image; a stratum of one step draws nothing, so K = T is
@@ -124,7 +135,7 @@ def estimated_bits(
         t = first + (
             torch.randint(0, size, (n,), generator=generator) if size > 1 else torch.zeros(n, dtype=torch.long)
         )
-        total = total + size * _sampled_step_bits(eps_model, schedule, x0, t.to(x0.device), generator, variance)
+        total = total + size * _sampled_step_bits(eps_model, schedule, x0, t.to(x0.device), generator, variance, clip)
     return total
 
 

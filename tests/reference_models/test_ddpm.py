@@ -216,7 +216,11 @@ def test_bits_per_dim_uses_the_learned_variance_and_the_stratified_estimate():
         net.conv_out.bias[1:] = 1.0
     x = images(3, 2)
     got = model.bits_per_dim(x, torch.Generator().manual_seed(3))
-    want = total_bits(lambda xt, t: net(xt, t)[:, :1], model.schedule, x, torch.Generator().manual_seed(3))
+    eps_net = lambda xt, t: net(xt, t)[:, :1]  # noqa: E731
+    want = total_bits(eps_net, model.schedule, x, torch.Generator().manual_seed(3), clip=True)  # the default
     torch.testing.assert_close(got, want)
+    unclipped = model.sampling_variant(replace(config, clip_denoised=False))
+    want = total_bits(eps_net, model.schedule, x, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(unclipped.bits_per_dim(x, torch.Generator().manual_seed(3)), want)
     every = model.sampling_variant(replace(config, vlb_timesteps=20))
     assert torch.equal(every.bits_per_dim(x, torch.Generator().manual_seed(3)), got)

@@ -177,3 +177,30 @@ def test_ddim_ignores_a_learned_variance():
     want = sample(model, schedule, (50, 1), g().manual_seed(13), "ddim", 10, eta=0.5)
     got = sample(with_v(model, 0.3), schedule, (50, 1), g().manual_seed(13), "ddim", 10, eta=0.5, variance="learned")
     assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("kind", [linear_betas, cosine_betas])
+def test_clipping_keeps_the_posterior_mean_at_the_clipped_x0(kind):
+    """With clip, the ancestral mean is Ho et al.'s eq. 7, √ᾱ_{t−1}β_t/(1 − ᾱ_t) x̂_0 + √α_t(1 − ᾱ_{t−1})/(1 − ᾱ_t) x_t,
+    at x̂_0 clipped to [−1, 1], written here from the β's; DDIM's clipped step is eq. 12 at the clipped x̂_0 with
+    ε re-derived from it. Where x̂_0 is inside [−1, 1] nothing changes."""
+    schedule = NoiseSchedule.from_betas(kind(100))
+    betas = schedule.betas
+    bars = torch.cumprod(1 - betas, 0)
+    xt, eps = 3 * random(6, 4, seed=2), random(6, 4, seed=3)  # wide x_t: many x̂_0 leave [−1, 1]
+    for t in (2, 30, 100):
+        b, a_bar, a_prev = betas[t - 1], bars[t - 1], bars[t - 2]
+        x0 = ((xt - (1 - a_bar).sqrt() * eps) / a_bar.sqrt()).clamp(-1, 1)
+        assert (x0.abs() == 1).any()  # the clip is exercised
+        want = a_prev.sqrt() * b / (1 - a_bar) * x0 + (1 - b).sqrt() * (1 - a_prev) / (1 - a_bar) * xt
+        got = ddpm_step(schedule, xt, t, eps, torch.zeros_like(xt), clip=True)
+        torch.testing.assert_close(got, want)
+        eps_clipped = (xt - a_bar.sqrt() * x0) / (1 - a_bar).sqrt()
+        want_ddim = bars[t - 11].sqrt() * x0 + (1 - bars[t - 11]).sqrt() * eps_clipped if t > 10 else None
+        if want_ddim is not None:
+            got_ddim = ddim_step(schedule, xt, t, t - 10, eps, 0.0, torch.zeros_like(xt), clip=True)
+            torch.testing.assert_close(got_ddim, want_ddim)
+    inside = predict_x0(schedule, xt, torch.full((6,), 2), eps).abs() <= 1
+    same = ddpm_step(schedule, xt, 2, eps, torch.zeros_like(xt), clip=True)
+    plain = ddpm_step(schedule, xt, 2, eps, torch.zeros_like(xt))
+    torch.testing.assert_close(same[inside], plain[inside])
