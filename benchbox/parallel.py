@@ -9,6 +9,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +37,22 @@ class WorkerSetup:
 _runner: Runner | None = None
 
 
+PARENT_POLL_S = 2.0  # how often a worker checks that the process that started it is still there
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once its parent is gone (killed by SIGKILL or SIGTERM, which it cannot pass on), so no
+    orphan goes on training and competing for the cores; the run's last checkpoint is kept for --resume."""
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def _init_worker(setup: WorkerSetup) -> None:
     global _runner
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     torch.set_num_threads(setup.threads)
     set_data_dir(setup.data_dir)
     suite = load_suite(setup.suite_ref)
