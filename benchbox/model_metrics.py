@@ -37,7 +37,7 @@ MODEL_VALUES = (
     ModelValue("nfe_per_sample", False, "network evaluations per generated sample", 0),
     ModelValue("seconds_per_sample", False, "wall seconds per generated sample on the run's device", 5),
 )
-
+SAMPLING_VALUES = ("nfe_per_sample", "seconds_per_sample")  # the values that depend on how a model samples
 
 METHODS = {  # the method a model needs for each of its own values
     "nll_bits_per_dim": "bits_per_dim",
@@ -65,9 +65,6 @@ def check_supported(model: Any, wanted: Iterable[str], name: str, task: Any) -> 
 def likelihood_images(task: Any) -> torch.Tensor:
     """The first LIKELIHOOD_N reference images as float32 in [−1, 1], exactly on the 256-level grid."""
     return task.reference_images()[:LIKELIHOOD_N].float() / 127.5 - 1
-
-
-SAMPLING_VALUES = ("nfe_per_sample", "seconds_per_sample")  # the values that depend on how a model samples
 
 
 def model_values(model: Any, task: Any, seconds_per_sample: float, weights: bool = True) -> dict[str, float]:

@@ -446,7 +446,7 @@ def model_meta(entry: ModelEntry, budgets: tuple[Budget, ...]) -> list[dict[str,
                 "description": f"{entry.description}; sampled by: {v.description}",
                 "budgets": own,
                 "variant_of": entry.name,
-                "sampling": {b: {**s, **dict(v.overrides)} for b, s in rows[0]["sampling"].items()},
+                "sampling": {b: {**s, **dict(v.overrides)} for b, s in rows[0].get("sampling", {}).items()},
             }
         )
     return rows

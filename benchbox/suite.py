@@ -243,6 +243,8 @@ def _entry_problems(entry: ModelEntry, budgets: tuple[Budget, ...], check: Any) 
     if len(set(names)) < len(names):
         problems.append(f"model '{entry.name}' has two variants of one name")
     for v in entry.variants:
+        if not v.overrides:
+            problems.append(f"variant '{entry.variant_name(v)}' changes nothing: it would repeat its model's row")
         unknown = [k for k, _ in v.overrides if k not in fields]
         if unknown:
             problems.append(f"variant '{entry.variant_name(v)}' sets unknown config fields {', '.join(unknown)}")

@@ -33,6 +33,7 @@ class DiffusionPlan:
 
 
 GUIDANCE_SCALES = (0.0, 2.0, 3.0, 5.0)  # w of the sweep besides w = 1 (the conditional model, the main row)
+SMOKE_T = 20  # T on the smoke budget: a 20-step chain keeps sampling and the bound to seconds
 DDIM_STEPS = (10, 50)  # Song et al. 2021's Table 1 reports S = 10, 20, 50, 100 on CIFAR-10
 
 
@@ -75,7 +76,7 @@ def diffusion(plan: DiffusionPlan) -> tuple[ModelEntry, ...]:
             f"ddim{k}",
             (("sampler", "ddim"), ("sample_steps", k), ("eta", 0.0)),
             f"DDIM, {k} steps, η = 0",
-            ("full",) + (("short",) if k in plan.short_ddim else ()) + (("smoke",) if k <= 20 else ()),
+            ("full",) + (("short",) if k in plan.short_ddim else ()) + (("smoke",) if k <= SMOKE_T else ()),
         )
         for k in DDIM_STEPS
     )
@@ -154,7 +155,7 @@ SMOKE = Budget(
         ("norm_groups", 8),
         ("num_res_blocks", 1),
         ("batch_size", 16),
-        ("steps", 20),  # T: a 20-step chain keeps sampling and the bound to seconds
+        ("steps", SMOKE_T),
     ),
     n_eval=300,
     description="4 steps of a tiny U-Net with T = 20, 300 samples: for tests only",

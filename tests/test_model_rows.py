@@ -74,6 +74,7 @@ def test_variant_hashes_differ_from_their_run_and_each_other():
         (dict(variants=(Variant("nan", (("guidance_scale", float("nan")),)),)), "not finite"),
         (dict(budgets=(Budget("huge", 1, 1, (0,)),)), "budget 'huge' is not one of smoke, short, full"),
         (dict(variants=(Variant("a", ()), Variant("a", ()))), "two variants of one name"),
+        (dict(variants=(Variant("same", ()),)), "variant 'ddpm-same' changes nothing"),
     ],
 )
 def test_bad_variants_and_budgets_are_refused_before_training(change, message):
