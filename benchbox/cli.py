@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -11,9 +12,16 @@ from pathlib import Path
 from typing import NoReturn
 
 from benchbox import __version__
+from benchbox.cli_list import add_list_parser, cmd_list
 from benchbox.cli_score import add_score_parser, cmd_score
+from benchbox.data import set_data_dir
+from benchbox.device import resolve_device
 from benchbox.errors import BenchboxError
-from benchbox.store import DEFAULT_STORE
+from benchbox.io import write_text_atomic
+from benchbox.report.tables import csv_report, markdown_report
+from benchbox.runner import Runner, make_cells, resolve_models, summarize_outcomes
+from benchbox.store import DEFAULT_STORE, ResultStore
+from benchbox.suites import load_suite
 
 log = logging.getLogger("benchbox")
 
@@ -50,9 +58,17 @@ def build_parser() -> Parser:
     parser = Parser(prog="benchbox", description="Fixed, versioned benchmarks for generative models.")
     parser.add_argument("--version", action="version", version=f"benchbox {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    parser.add_argument(
+        "--plugins",
+        type=csv_list(str),
+        default=[],
+        metavar="MODULE[,MODULE]",
+        help="import these modules first, so that the metric families, model kinds, feature spaces or suites they "
+        "register can be listed, scored and reported (see docs/extending.md)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    sub.add_parser("list", help="list suites, models and metrics", description="List suites, models and metrics.")
+    add_list_parser(sub)
 
     run = sub.add_parser(
         "run",
@@ -111,39 +127,7 @@ def build_parser() -> Parser:
     return parser
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from benchbox.registry import DATASETS, EXTRACTORS, METRICS, MODELS, SCORES, SUITES, load_builtins
-
-    load_builtins()
-    print("suites:")
-    for s in sorted(SUITES.values(), key=lambda s: s.name):
-        print(f"  {s.name} v{s.version}: {s.description}")
-        print(f"    models: {', '.join(m.name for m in s.models)}; budgets: {', '.join(b.name for b in s.budgets)}")
-    print("model kinds:")
-    for m in sorted(MODELS.values(), key=lambda m: m.name):
-        print(f"  {m.name} (config {m.config_type.__name__})")
-    print("metrics (suites):")
-    for m in sorted(METRICS.values(), key=lambda m: m.name):
-        print(f"  {m.name} ({'higher' if m.higher_is_better else 'lower'} is better): {m.description}")
-    print("metric families (benchbox score --metrics):")
-    for f in sorted(SCORES.values(), key=lambda f: f.name):
-        values = ", ".join(f"{v} {'↑' if up else '↓'}" for v, up in f.values.items())
-        print(f"  {f.name} [{values}]: {f.description}")
-    print("feature spaces (benchbox score --feature):")
-    print(
-        f"  {', '.join(n for n in sorted(EXTRACTORS) if n != 'domain')}; a labelled dataset's own classifier: "
-        f"{', '.join(sorted(DATASETS))}"
-    )
-    return 0
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchbox.data import set_data_dir
-    from benchbox.report.tables import markdown_report
-    from benchbox.runner import Runner, make_cells, resolve_device, resolve_models, summarize_outcomes
-    from benchbox.store import ResultStore
-    from benchbox.suite import load_suite
-
     set_data_dir(args.data_dir)
     suite = load_suite(args.suite)
     budget = suite.budget(args.budget)
@@ -174,9 +158,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from benchbox.report.tables import csv_report, markdown_report
-    from benchbox.store import ResultStore
-
     if not args.store.exists():
         raise BenchboxError(f"store '{args.store}' does not exist", "run `benchbox run` first, or pass --store")
     store = ResultStore(args.store)
@@ -185,8 +166,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         text = csv_report(store, args.suite, args.suite_version, args.budget, args.metrics)
     if args.out:
-        from benchbox.io import write_text_atomic
-
         write_text_atomic(args.out, text)
     else:
         print(text, end="")
@@ -196,10 +175,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "score": cmd_score}
 
 
+def import_plugins(names: list[str]) -> None:
+    """Import the user's modules that register entries of their own (where they are defined, as the built-ins do)."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # any error in user code is reported in one line, not as a traceback
+            raise BenchboxError(
+                f"cannot import plugin '{name}' ({type(exc).__name__}: {exc})",
+                "give a module importable from the current folder or PYTHONPATH",
+            ) from exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
+        import_plugins(args.plugins)
         return COMMANDS[args.command](args)
     except BenchboxError as exc:
         print(f"benchbox: error: {exc}", file=sys.stderr)

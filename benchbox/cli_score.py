@@ -8,9 +8,14 @@ import math
 import sys
 from pathlib import Path
 
+import benchbox.builtins  # noqa: F401  (the metric families --metrics chooses among)
+from benchbox.data import set_data_dir
+from benchbox.device import resolve_device
 from benchbox.errors import BenchboxError
-
-ALL_FAMILIES = "fid, kid, is, pr, dc, classes, ndb"
+from benchbox.features import ExtractorOptions
+from benchbox.features.cache import FeatureCache
+from benchbox.registry import SCORES
+from benchbox.scoring import DEFAULT_METRICS, ScoreSettings, score
 
 
 def positive(text: str) -> int:
@@ -41,7 +46,7 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
     )
     score.add_argument(
         "--metrics",
-        help=f"comma-separated metric families among {ALL_FAMILIES} (default fid,kid,is; none with --captions)",
+        help=f"comma-separated metric families among {', '.join(SCORES)} (default fid,kid,is; none with --captions)",
     )
     score.add_argument(
         "--captions",
@@ -88,12 +93,9 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_metrics(text: str) -> list[str]:
-    from benchbox.registry import SCORES, load_builtins
-
-    load_builtins()
     names = [m.strip() for m in text.split(",") if m.strip()]
     if not names:
-        raise BenchboxError("--metrics is empty", f"choose among {ALL_FAMILIES}")
+        raise BenchboxError("--metrics is empty", f"choose among {', '.join(SCORES)}")
     unknown = [m for m in names if m not in SCORES]
     if unknown:
         raise BenchboxError(f"unknown metric '{unknown[0]}'", f"choose among {', '.join(sorted(SCORES))}")
@@ -122,12 +124,6 @@ def json_safe(value):
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from benchbox.data import set_data_dir
-    from benchbox.features import ExtractorOptions
-    from benchbox.features.cache import FeatureCache
-    from benchbox.runner import resolve_device
-    from benchbox.scoring import DEFAULT_METRICS, ScoreSettings, score
-
     set_data_dir(args.data_dir)
     captions = read_captions(args.captions) if args.captions else None
     if args.metrics is not None:

@@ -9,55 +9,71 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from benchbox.catalogue import Value, register_values
 from benchbox.errors import BenchboxError
+from benchbox.metrics.reconstruction import psnr, ssim
 
 LIKELIHOOD_N = 500  # test images (a fixed prefix of the split) for likelihoods and reconstructions
 LIKELIHOOD_SEED = 0  # the generator for their Monte Carlo draws: fixed, so a model's number is reproducible
 SSIM_MIN_SIDE = 11  # SSIM's Gaussian window; smaller images (8×8 digits) get PSNR only
 
 
-@dataclass(frozen=True)
-class ModelValue:
-    name: str
-    higher_is_better: bool
-    description: str
-    decimals: int
-
-
-MODEL_VALUES = (
-    ModelValue("nll_bits_per_dim", False, "negative log-likelihood (or its bound) on test images, bits/dim", 3),
-    ModelValue("elbo_bits_per_dim", False, "negative ELBO on test images, bits/dim (≥ the NLL)", 3),
-    ModelValue("psnr", True, "PSNR of reconstructed test images, dB (data range 2 on [−1, 1])", 2),
-    ModelValue("ssim", True, "SSIM of reconstructed test images (images of 11×11 or more)", 3),
-    ModelValue("nfe_per_sample", False, "network evaluations per generated sample", 0),
-    ModelValue("seconds_per_sample", False, "wall seconds per generated sample on the run's device", 5),
+TEST_IMAGES = f"the first {LIKELIHOOD_N} test images"
+MODEL_VALUES = (  # in table order
+    *register_values(
+        "likelihood",
+        ("model.bits_per_dim", TEST_IMAGES),
+        Value(
+            "nll_bits_per_dim",
+            False,
+            "negative log-likelihood (or its bound) on test images, bits/dim",
+            of_weights=True,
+        ),
+    ),
+    *register_values(
+        "likelihood",
+        ("model.elbo", TEST_IMAGES),
+        Value("elbo_bits_per_dim", False, "negative ELBO on test images, bits/dim (≥ the NLL)", of_weights=True),
+    ),
+    *register_values(
+        "reconstruction",
+        ("model.reconstruct", TEST_IMAGES),
+        Value("psnr", True, "PSNR of reconstructed test images, dB (data range 2 on [−1, 1])", 2, of_weights=True),
+        Value("ssim", True, "SSIM of reconstructed test images (images of 11×11 or more)", of_weights=True),
+    ),
+    *register_values(
+        "cost",
+        ("model.network_evaluations_per_sample",),
+        Value("nfe_per_sample", False, "network evaluations per generated sample", 0, tradeoff=True),
+    ),
+    *register_values(
+        "cost",
+        ("generated samples",),
+        Value("seconds_per_sample", False, "wall seconds per generated sample on the run's device", 5, tradeoff=True),
+    ),
 )
-SAMPLING_VALUES = ("nfe_per_sample", "seconds_per_sample")  # the values that depend on how a model samples
-
-METHODS = {  # the method a model needs for each of its own values
-    "nll_bits_per_dim": "bits_per_dim",
-    "elbo_bits_per_dim": "elbo",
-    "psnr": "reconstruct",
-    "ssim": "reconstruct",
-    "nfe_per_sample": "network_evaluations_per_sample",
-}
 
 
-def check_supported(model: Any, wanted: Iterable[str], name: str, task: Any) -> None:
+def model_method(value: Value) -> str | None:
+    """The method a model needs for one of its own values (from the value's inputs), or None."""
+    return next((i.removeprefix("model.") for i in value.inputs if i.startswith("model.")), None)
+
+
+def check_supported(model: Any, wanted: Iterable[str], name: str, test_images: torch.Tensor) -> None:
     """Refuse, before training, a suite that requires a value (a likelihood, say) this model cannot give, and test
     images its likelihood is not a probability of (grey levels under a Bernoulli decoder, say)."""
-    if hasattr(model, "check_likelihood_data") and hasattr(task, "reference_images"):
-        model.check_likelihood_data(likelihood_images(task))
-    missing = sorted(v for v in wanted if v in METHODS and not hasattr(model, METHODS[v]))
+    if hasattr(model, "check_likelihood_data"):
+        model.check_likelihood_data(test_images)
+    methods = {v.base: model_method(v) for v in MODEL_VALUES}
+    missing = sorted(v for v in wanted if methods.get(v) and not hasattr(model, methods[v]))
     if missing:
-        methods = ", ".join(sorted({METHODS[v] for v in missing}))
+        names = ", ".join(sorted({methods[v] for v in missing}))
         raise BenchboxError(
-            f"the suite requires {', '.join(missing)} of every model, but model '{name}' has no {methods}",
+            f"the suite requires {', '.join(missing)} of every model, but model '{name}' has no {names}",
             "drop those values from the suite's metrics, or leave this model out with --models",
         )
 
@@ -84,8 +100,6 @@ def model_values(model: Any, task: Any, seconds_per_sample: float, weights: bool
             nats = model.elbo(x, generator()).double().mean()
             out["elbo_bits_per_dim"] = float(-nats / (dims * math.log(2)))
         if hasattr(model, "reconstruct"):
-            from benchbox.metrics.reconstruction import psnr, ssim
-
             rec = model.reconstruct(x).detach().cpu().float()
             out["psnr"] = psnr(rec, x, data_range=2.0)
             if min(x.shape[2:]) >= SSIM_MIN_SIDE:

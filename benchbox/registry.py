@@ -1,13 +1,14 @@
-"""Name -> object registries for suites, models and metrics; entries register where they are defined."""
+"""Name -> object registries for suites, models, metric families, feature spaces and datasets; entries register where
+they are defined. The built-in entries are registered by importing `benchbox.builtins`, the one module that lists
+them; a registry itself never imports anything."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from benchbox.catalogue import Value, register_values
 from benchbox.errors import UnknownNameError
 
 T = TypeVar("T")
@@ -26,7 +27,6 @@ class Registry(dict[str, Any]):
         self[name] = obj
 
     def get_or_fail(self, name: str) -> Any:
-        load_builtins()
         if name not in self:
             raise UnknownNameError(self.kind, name, list(self))
         return self[name]
@@ -40,33 +40,31 @@ class ModelKind:
     config_type: type
     build: Callable[..., Any]
     check: Callable[[Any], None] | None = None  # raises a BenchboxError for a config that cannot be built
+    cost: Callable[[Any], float] | None = None  # relative cost of one step under a config (default 1), for scheduling
 
 
 @dataclass(frozen=True)
-class MetricDef:
-    """A registered metric: a pure function of MetricInputs, and how to read its value."""
+class PointsMetric:
+    """A metric of points suites (toy2d): a pure function of MetricInputs giving the catalogue value `name`."""
 
     name: str
     fn: Callable[..., float]
-    higher_is_better: bool
-    description: str
-    decimals: int = 3
 
 
 @dataclass(frozen=True)
 class ScoreDef:
     """A metric family of the feature engine (`benchbox score --metrics NAME`): a pure function of features.
 
-    `fn(fake, real, **settings) -> {value name: value}` reads the extractor output named `output` ("pool" for
-    the embedding, "logits" for class scores); `real` is None when `needs_real` is False. `values` maps each
-    value name it returns to whether higher is better. The engine names values for the feature space.
+    `fn(fake, real, **settings) -> {base name: value}` reads the extractor output named `output` ("pool" for the
+    embedding, "logits" for class scores); `real` is None when `needs_real` is False. `values` are the base names of
+    the catalogue values it returns (benchbox.catalogue); the engine names them for the feature space.
     """
 
     name: str
     fn: Callable[..., dict[str, float]]
     output: str
     needs_real: bool
-    values: dict[str, bool]
+    values: tuple[str, ...]
     description: str
     min_samples: Callable[..., int] | None = None  # (dim, **settings) -> fewest samples per set it can use
 
@@ -85,22 +83,32 @@ def register_suite(suite: T) -> T:
 
 
 def register_model(
-    name: str, config_type: type, check: Callable[[Any], None] | None = None
+    name: str,
+    config_type: type,
+    check: Callable[[Any], None] | None = None,
+    cost: Callable[[Any], float] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a model builder; `check(config)` lets a suite refuse a bad config before any training starts."""
+    """Register a model builder; `check(config)` lets a suite refuse a bad config before any training starts, and
+    `cost(config)` says what one step costs relative to a plain one (e.g. a GAN's critic steps per generator step)."""
 
     def deco(build: Callable[..., Any]) -> Callable[..., Any]:
-        MODELS.add(name, ModelKind(name, config_type, build, check))
+        MODELS.add(name, ModelKind(name, config_type, build, check, cost))
         return build
 
     return deco
 
 
+POINTS_INPUTS = ("generated points", "real points", "the task's modes")
+
+
 def register_metric(
-    name: str, *, higher_is_better: bool, description: str, decimals: int = 3
+    name: str, *, higher_is_better: bool, description: str, decimals: int = 3, family: str = ""
 ) -> Callable[[Callable[..., float]], Callable[..., float]]:
+    """Register a points metric and its value in the catalogue (in `family`, or a family of its own name)."""
+
     def deco(fn: Callable[..., float]) -> Callable[..., float]:
-        METRICS.add(name, MetricDef(name, fn, higher_is_better, description, decimals))
+        register_values(family or name, POINTS_INPUTS, Value(name, higher_is_better, description, decimals))
+        METRICS.add(name, PointsMetric(name, fn))
         return fn
 
     return deco
@@ -111,12 +119,18 @@ def register_score(
     *,
     output: str,
     needs_real: bool,
-    values: dict[str, bool],
+    values: tuple[Value, ...],
     description: str,
     min_samples: Callable[..., int] | None = None,
 ) -> Callable[[Callable[..., dict[str, float]]], Callable[..., dict[str, float]]]:
+    """Register a feature-engine family and its values (measured in a feature space) in the catalogue."""
+    inputs = (f"features:{output}", *((f"real features:{output}",) if needs_real else ()))
+
     def deco(fn: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
-        SCORES.add(name, ScoreDef(name, fn, output, needs_real, dict(values), description, min_samples))
+        defined = register_values(name, inputs, *(replace(v, in_feature_space=True) for v in values))
+        SCORES.add(
+            name, ScoreDef(name, fn, output, needs_real, tuple(v.base for v in defined), description, min_samples)
+        )
         return fn
 
     return deco
@@ -140,19 +154,3 @@ def register_dataset(name: str) -> Callable[[Callable[..., Any]], Callable[..., 
         return load
 
     return deco
-
-
-_loaded = False
-
-
-def load_builtins() -> None:
-    """Import the packages whose modules register the built-in models, metrics and suites."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for package in ("benchbox.metrics", "benchbox.features", "benchbox.data", "reference_models", "benchmarks"):
-        pkg = importlib.import_module(package)
-        for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{package}."):
-            if ".perf" not in info.name:
-                importlib.import_module(info.name)

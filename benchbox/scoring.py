@@ -1,8 +1,8 @@
 """The metric engine's front door: images (or a sampler) in, named metric values with provenance out.
 
-`score` validates everything it can before the expensive part (names, feature outputs, sample counts), extracts
-features through the on-disk cache, and calls the registered metric families (`register_score`) on them. Values are
-named for the feature space (`metric_name`): FID only in canonical Inception space.
+`score` and `score_sampler` load and check the inputs, then run the one scoring pipeline (`benchbox.pipeline.measure`):
+extraction through the on-disk cache, the registered metric families, values named for the feature space (FID only
+in canonical Inception space). FD∞/IS∞, bootstrap intervals and the CLIP score are added from the same features.
 """
 
 from __future__ import annotations
@@ -16,29 +16,31 @@ from typing import Any
 import numpy as np
 import torch
 
+import benchbox.builtins  # noqa: F401  (registers the built-in families, feature spaces, datasets and suites)
 from benchbox import provenance
+from benchbox.catalogue import Value, register_values
+from benchbox.data.image_task import ImageTask
 from benchbox.data.images import check_images, load_images, to_uint8
-from benchbox.errors import BenchboxError, UnknownNameError
-from benchbox.features import Extractor, ExtractorOptions, metric_name
+from benchbox.errors import BenchboxError
+from benchbox.features import Extractor, ExtractorOptions
 from benchbox.features.cache import FeatureCache
-from benchbox.features.extract import cached_features, default_batch_size, extract_batches
-from benchbox.registry import DATASETS, EXTRACTORS, SCORES, SUITES, load_builtins
+from benchbox.features.extract import default_batch_size
+from benchbox.metrics.clip_score import clip_score_of_images
+from benchbox.pipeline import Measured, ScoreSettings, build_extractor, check_request, measure
+from benchbox.registry import DATASETS, SUITES
+from benchbox.uncertainty import bootstrap_metric_intervals, check_infinite, infinite_n_values
+
+__all__ = ["ScoreSettings", "Scored", "build_extractor", "check_request", "load_input", "score", "score_sampler"]
+
+(CLIP_SCORE,) = register_values(
+    "clip_score",
+    ("generated images", "captions", "a CLIP feature space"),
+    Value(
+        "clip_score", True, "100·max(cos(image, caption), 0), mean over pairs (torchmetrics' w)", in_feature_space=True
+    ),
+)
 
 DEFAULT_METRICS = ("fid", "kid", "is")
-
-
-@dataclass(frozen=True)
-class ScoreSettings:
-    """Settings of the metric families; defaults are torch-fidelity's, so the same features give its numbers."""
-
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    is_splits: int = 10
-    pr_k: int = 3  # Kynkäänniemi et al.
-    dc_k: int = 5  # Naeem et al.
-    ndb_bins: int = 50
-    ndb_alpha: float = 0.05
-    seed: int = 2020  # torch-fidelity's rng_seed: KID subsets and the IS shuffle
 
 
 @dataclass
@@ -55,31 +57,17 @@ class Scored:
         return out
 
 
-def build_extractor(feature: str, options: ExtractorOptions) -> Extractor:
-    """A feature space by name: "inception[:LAYER]", "clip[:MODEL:TAG]", "dinov2[:VARIANT]", or a dataset name for
-    the classifier benchbox trains on it."""
-    load_builtins()
-    name, _, variant = feature.partition(":")
-    if name in EXTRACTORS and name != "domain":
-        return EXTRACTORS[name](variant or None, options)
-    if name in DATASETS and "domain" in EXTRACTORS:
-        return EXTRACTORS["domain"](name, options)
-    known = [n for n in EXTRACTORS if n != "domain"] + list(DATASETS)
-    raise UnknownNameError("feature space", feature, known)
-
-
 def load_input(source: str | Path | torch.Tensor, what: str) -> tuple[torch.Tensor, str]:
     """Images and a description: a tensor, a folder, a .npy/.npz file, or "DATASET[:SPLIT]" (default train)."""
     if isinstance(source, torch.Tensor | np.ndarray):
         return check_images(source, what), "array"
     text = str(source)
     name, _, split = text.partition(":")
-    load_builtins()
     if name in DATASETS and not Path(text).exists():
         data = DATASETS[name](split or "train")
         return check_images(data.images, what), f"dataset {data.name}:{data.split} ({data.data_hash[:12]})"
     if name in SUITES and not Path(text).exists():
-        task = next((t for t in SUITES[name].tasks if hasattr(t, "dataset")), None)
+        task = next((t for t in SUITES[name].tasks if isinstance(t, ImageTask)), None)
         if task is None:
             raise BenchboxError(
                 f"suite '{name}' has no image data to score against",
@@ -87,34 +75,6 @@ def load_input(source: str | Path | torch.Tensor, what: str) -> tuple[torch.Tens
             )
         return load_input(f"{task.dataset}:{split or task.reference_split}", what)  # the split the suite scores on
     return load_images(text), text
-
-
-def check_request(
-    metrics: Sequence[str], extractor: Extractor, n_fake: int, n_real: int | None, settings: ScoreSettings
-) -> None:
-    """Refuse, before any features are computed, what the metric families cannot do with these inputs."""
-    load_builtins()
-    for name in metrics:
-        if name not in SCORES:
-            raise UnknownNameError("metric family", name, list(SCORES))
-        spec = SCORES[name]
-        if spec.output not in extractor.outputs:
-            raise BenchboxError(
-                f"metric '{name}' needs class logits, which feature space '{extractor.name}' does not give",
-                "use --feature inception or a labelled dataset's classifier (e.g. --feature digits)",
-            )
-        if spec.needs_real and n_real is None:
-            raise BenchboxError(f"metric '{name}' compares with real data", "pass REAL images")
-        if spec.min_samples is None:
-            continue
-        need = spec.min_samples(extractor.outputs[spec.output], **asdict(settings))
-        for which, n in (("generated", n_fake), ("real", n_real if spec.needs_real else None)):
-            if n is not None and n < need:
-                extra = ", or pass a smaller --kid-subset-size" if name == "kid" else ""
-                raise BenchboxError(
-                    f"metric '{name}' needs at least {need} {which} samples in '{extractor.name}' space, got {n}",
-                    f"use at least {need} {which} images{extra}",
-                )
 
 
 def check_captions(extractor: Extractor, captions: Sequence[str], n_fake: int) -> None:
@@ -125,23 +85,6 @@ def check_captions(extractor: Extractor, captions: Sequence[str], n_fake: int) -
         )
     if len(captions) != n_fake:
         raise BenchboxError(f"{n_fake} generated images but {len(captions)} captions", "give one caption per image")
-
-
-def metric_values(
-    metrics: Sequence[str],
-    fake: dict[str, np.ndarray],
-    real: dict[str, np.ndarray] | None,
-    tag: str,
-    settings: ScoreSettings,
-) -> dict[str, float]:
-    """Every family's values on these features, named for the feature space (`tag`)."""
-    values: dict[str, float] = {}
-    for name in metrics:
-        spec = SCORES[name]
-        reference = real[spec.output] if spec.needs_real and real is not None else None
-        for base, value in spec.fn(fake[spec.output], reference, **asdict(settings)).items():
-            values[metric_name(base, tag)] = float(value)
-    return values
 
 
 def score(
@@ -168,47 +111,55 @@ def score(
     fake_images, fake_source = load_input(fake, "generated images")
     real_images, real_source = load_input(real, "real images") if real is not None else (None, None)
     extractor = build_extractor(feature, options)
-    check_request(metrics, extractor, len(fake_images), None if real_images is None else len(real_images), settings)
+    extras: list[Callable[[Measured], None]] = []
     if infinite:
-        from benchbox.uncertainty import check_infinite
-
         check_infinite(metrics, len(fake_images), extractor.outputs["pool"])
+        extras.append(lambda m: m.values.update(infinite_n_values(metrics, m.fake.features, _real(m), m.tag)))
     if captions is not None:
         check_captions(extractor, captions, len(fake_images))
-    pending: list = []  # cache entries, written only when every metric has been computed
-    fake_features, fake_hash, fake_hit = cached_features(extractor, fake_images, cache, batch_size, progress, pending)
-    real_features, real_hash, real_hit = None, None, None
-    if real_images is not None:
-        real_features, real_hash, real_hit = cached_features(
-            extractor, real_images, cache, batch_size, progress, pending
+        clip_batch = batch_size or default_batch_size(options.device)
+        extras.append(
+            lambda m: m.values.update(
+                {
+                    CLIP_SCORE.name(m.tag.removeprefix("clip_")): clip_score_of_images(
+                        extractor, fake_images, captions, batch_size=clip_batch
+                    )
+                }
+            )
         )
-    tag = extractor.metric_tag
-    values = metric_values(metrics, fake_features, real_features, tag, settings)
-    if captions is not None:
-        from benchbox.metrics.clip_score import clip_score_of_images
-
-        score_name = metric_name("clip_score", tag.removeprefix("clip_"))
-        values[score_name] = clip_score_of_images(
-            extractor, fake_images, captions, batch_size=batch_size or default_batch_size(options.device)
-        )
-    intervals = {}
-    if infinite:
-        from benchbox.uncertainty import infinite_n_values
-
-        values.update(infinite_n_values(metrics, fake_features, real_features, tag))
     if bootstrap:
-        from benchbox.uncertainty import bootstrap_metric_intervals
-
-        intervals = bootstrap_metric_intervals(metrics, fake_features, real_features, tag, settings, bootstrap)
+        extras.append(
+            lambda m: m.intervals.update(
+                bootstrap_metric_intervals(metrics, m.fake.features, _real(m), m.tag, settings, bootstrap)
+            )
+        )
+    measured = measure(
+        extractor,
+        fake_images,
+        real_images,
+        metrics,
+        settings,
+        n_fake=len(fake_images),
+        cache=cache,
+        batch_size=batch_size,
+        progress=progress,
+        extras=extras,
+    )
     record = score_provenance(extractor, settings, options.device, t0)
-    record["fake"] = {"source": fake_source, "n": len(fake_images), "sha256": fake_hash, "cached": fake_hit}
-    if real_images is not None:
-        record["real"] = {"source": real_source, "n": len(real_images), "sha256": real_hash, "cached": real_hit}
+    record["fake"] = {"source": fake_source, "n": len(fake_images), **_hashes(measured.fake)}
+    if measured.real is not None:
+        record["real"] = {"source": real_source, "n": len(real_images), **_hashes(measured.real)}
     if bootstrap:
         record["bootstrap"] = {"resamples": bootstrap, "level": 0.95, "resampled": "generated samples"}
-    for key, features in pending if cache is not None else ():
-        cache.put(key, features)
-    return Scored(values, record, intervals)
+    return Scored(measured.values, record, measured.intervals)
+
+
+def _real(measured: Measured) -> dict[str, np.ndarray] | None:
+    return None if measured.real is None else measured.real.features
+
+
+def _hashes(features: Any) -> dict[str, Any]:
+    return {"sha256": features.sha256, "cached": features.cached}
 
 
 def score_sampler(
@@ -232,12 +183,10 @@ def score_sampler(
     batch_size = default_batch_size(options.device) if batch_size is None else batch_size
     if batch_size < 1 or n < 1:
         raise BenchboxError(f"{n} samples in batches of {batch_size}", "pass positive numbers for both")
-    options = options or ExtractorOptions()
     settings = settings or ScoreSettings()
     metrics = list(dict.fromkeys(metrics))
     real_images, real_source = load_input(real, "real images")
     extractor = build_extractor(feature, options)
-    check_request(metrics, extractor, n, len(real_images), settings)
     generator = torch.Generator().manual_seed(seed)
 
     def batches():
@@ -245,16 +194,11 @@ def score_sampler(
             with torch.no_grad():
                 yield to_uint8(sample(min(batch_size, n - start), generator))
 
-    fake_features = extract_batches(extractor, batches(), total=n)
-    pending: list = []
-    real_features, real_hash, real_hit = cached_features(extractor, real_images, cache, None, False, pending)
-    values = metric_values(metrics, fake_features, real_features, extractor.metric_tag, settings)
-    for key, features in pending if cache is not None else ():
-        cache.put(key, features)
+    measured = measure(extractor, batches(), real_images, metrics, settings, n_fake=n, cache=cache)
     record = score_provenance(extractor, settings, options.device, t0)
     record["fake"] = {"source": "sampler", "n": n, "seed": seed}
-    record["real"] = {"source": real_source, "n": len(real_images), "sha256": real_hash, "cached": real_hit}
-    return Scored(values, record)
+    record["real"] = {"source": real_source, "n": len(real_images), **_hashes(measured.real)}
+    return Scored(measured.values, record)
 
 
 def score_provenance(extractor: Extractor, settings: ScoreSettings, device: torch.device, t0: float) -> dict[str, Any]:

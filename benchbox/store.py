@@ -1,8 +1,11 @@
-"""The SQLite result store: one row per (suite, version, task, model, seed, budget, metric), with provenance."""
+"""The SQLite result store: one row per (suite, version, task, model, seed, budget, metric), with provenance; one
+row per run with how it ended; and the description of each suite version.
+
+Schema 2 keeps run status in its own table. Opening a schema-1 store migrates it in place, in one transaction."""
 
 from __future__ import annotations
 
-import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -10,18 +13,21 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from benchbox.description import SuiteDescription
 from benchbox.errors import StoreError
 
 DEFAULT_STORE = Path("benchbox-results") / "results.db"
-SCHEMA_VERSION = 1
-
+SCHEMA_VERSION = 2  # 1 kept a diverged run as a `DIVERGED` record and the suite description as an untyped dict
 
 _RUN = ("suite", "suite_version", "task", "model", "seed", "budget")  # the columns that name one training run
-DIVERGED = "diverged_at_step"  # the one record a diverged run leaves; its value is the step of the bad loss
+DIVERGED = "diverged_at_step"  # the metric name schema-1 stores used for a diverged run (read only by the migration)
+RUN_STATUSES = ("done", "diverged", "failed")
 
 
 @dataclass(frozen=True)
 class ResultRecord:
+    """One value a run (or a sampling variant of it) recorded, with the provenance of the run."""
+
     suite: str
     suite_version: int
     task: str
@@ -44,22 +50,55 @@ class ResultRecord:
     created_at: str
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    """How one run (or a sampling variant row of it) ended, with its provenance named as in ResultRecord."""
+
+    suite: str
+    suite_version: int
+    task: str
+    model: str
+    seed: int
+    budget: str
+    protocol_hash: str
+    status: str  # one of RUN_STATUSES
+    step: int  # the training step reached (diverged: the step whose loss was not finite)
+    detail: str  # diverged: the loss values that were not finite, e.g. "{'loss': nan}"; failed: the error
+    data_hash: str
+    benchbox_version: str
+    git_commit: str
+    torch_version: str
+    cuda_version: str
+    device: str
+    train_steps: int
+    wall_time_s: float
+    created_at: str
+
+
 _COLUMNS = [f.name for f in fields(ResultRecord)]
+_RUN_COLUMNS = [f.name for f in fields(RunRecord)]
 _CELL = ("suite", "suite_version", "task", "model", "budget", "metric")
 _KEY = (*_CELL[:4], "seed", *_CELL[4:])
+_RUN_CELL = _CELL[:-1]  # a run's table cell: every seed of it shares one protocol
+_RUN_KEY = (*_RUN, "protocol_hash")  # the rows `replace_runs` deletes: a run under one protocol
 _SQL_TYPES = {int: "INTEGER", float: "REAL", str: "TEXT", "int": "INTEGER", "float": "REAL", "str": "TEXT"}
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS results (
-    {", ".join(f"{f.name} {_SQL_TYPES[f.type]} NOT NULL" for f in fields(ResultRecord))},
-    PRIMARY KEY ({", ".join(_KEY)})
-);
-CREATE TABLE IF NOT EXISTS suites (
-    suite TEXT NOT NULL, suite_version INTEGER NOT NULL, meta_json TEXT NOT NULL,
-    PRIMARY KEY (suite, suite_version)
-);
-"""
+
+def _table(name: str, record: type, key: tuple[str, ...]) -> str:
+    columns = ", ".join(f"{f.name} {_SQL_TYPES[f.type]} NOT NULL" for f in fields(record))
+    return f"CREATE TABLE IF NOT EXISTS {name} ({columns}, PRIMARY KEY ({', '.join(key)}))"
+
+
+# One run row per run and protocol: a fresh store holds one protocol per cell (put refuses another), but a migrated
+# schema-1 store may hold a stale run of another protocol beside the current one, as its records did.
+_RUNS_TABLE = _table("runs", RunRecord, _RUN_KEY)
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    _table("results", ResultRecord, _KEY),
+    _RUNS_TABLE,
+    "CREATE TABLE IF NOT EXISTS suites (suite TEXT NOT NULL, suite_version INTEGER NOT NULL, meta_json TEXT NOT NULL,"
+    " PRIMARY KEY (suite, suite_version))",
+)
 
 
 class ResultStore:
@@ -67,20 +106,33 @@ class ResultStore:
 
     def __init__(self, path: str | Path = DEFAULT_STORE) -> None:
         self.path = Path(path)
-        fix = "pass --store with a writable file path"
         if self.path.is_dir():
             raise StoreError(
                 f"store path '{self.path}' is a directory", "pass --store with a file path, e.g. results.db"
             )
+        self.read_only = self.path.exists() and not os.access(self.path, os.W_OK)
+        self.conn = self._connect()
         try:
+            with self._errors("open"):
+                if not self.read_only:
+                    self.conn.execute("PRAGMA journal_mode=WAL")
+                self._open_schema()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection in autocommit mode (transactions are explicit); read-only where the file is."""
+        try:
+            if self.read_only:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            return sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open store '{self.path}': {exc}", fix) from exc
-        with self._errors("open"):
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.executescript(_SCHEMA)
-            self._check_schema()
+            raise StoreError(
+                f"cannot open store '{self.path}': {exc}", "pass --store with a writable file path"
+            ) from exc
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -97,15 +149,72 @@ class ResultStore:
                 f"cannot {action} store '{self.path}': {msg}", "pass --store with a writable file path"
             ) from exc
 
-    def _check_schema(self) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        (version,) = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        columns = [row[1] for row in self.conn.execute("PRAGMA table_info(results)")]
-        if version != str(SCHEMA_VERSION) or columns != _COLUMNS:
+    def _open_schema(self) -> None:
+        """Create the tables of a new store, migrate a schema-1 one, refuse anything else that is not schema 2."""
+        version = self._schema_version()
+        if version is None:
+            with self._transaction("create") as conn:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            version = self._schema_version()
+        if version == 1:
+            self._migrate_v1()
+            version = self._schema_version()
+        if version is not None and version > SCHEMA_VERSION:
             raise StoreError(
-                f"store '{self.path}' has schema version {version}, this benchbox writes {SCHEMA_VERSION}",
-                "pass --store with a new path, or use the benchbox version that wrote it",
+                f"store '{self.path}' has schema version {version}, written by a newer benchbox "
+                f"(this one reads up to {SCHEMA_VERSION})",
+                "use a newer benchbox, or pass --store with another path",
             )
+        if version != SCHEMA_VERSION or self._columns("results") != _COLUMNS or self._columns("runs") != _RUN_COLUMNS:
+            raise self._foreign(f"schema version {version} without its tables")
+
+    def _schema_version(self) -> int | None:
+        """The schema version the store's meta table names; None for an empty database."""
+        tables = {name for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            return None
+        if "meta" not in tables:
+            raise self._foreign("no meta table")
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None or not str(row[0]).isdigit():
+            raise self._foreign("no benchbox schema version")
+        return int(row[0])
+
+    def _columns(self, table: str) -> list[str]:
+        return [row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")]
+
+    def _foreign(self, what: str) -> StoreError:
+        return StoreError(
+            f"store '{self.path}' does not have a benchbox schema ({what})",
+            "move the file away or pass --store with another path",
+        )
+
+    def _migrate_v1(self) -> None:
+        """Upgrade a schema-1 store to 2 in one transaction: `DIVERGED` records become diverged run rows, every
+        other run present becomes a done run row, and each suite's dict becomes a SuiteDescription."""
+        if self.read_only:
+            raise self._read_only_migration()
+        try:
+            with self._transaction("migrate") as conn:
+                if self._schema_version() != 1:  # another process migrated it while this one waited
+                    return
+                conn.execute(_RUNS_TABLE)
+                _migrate_diverged(conn)
+                _migrate_done(conn)
+                _migrate_descriptions(conn)
+                conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+        except StoreError as exc:
+            if "readonly" in str(exc):
+                raise self._read_only_migration() from exc
+            raise
+
+    def _read_only_migration(self) -> StoreError:
+        return StoreError(
+            f"store '{self.path}' has schema version 1 and must be upgraded to {SCHEMA_VERSION}, but it is read-only",
+            "copy it somewhere writable and pass --store with the copy",
+        )
 
     @contextmanager
     def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -118,61 +227,66 @@ class ResultStore:
                 raise
             self.conn.execute("COMMIT")
 
-    def put(self, records: Iterable[ResultRecord], replace_runs: bool = False) -> None:
-        """Insert or replace records, all or none; refuse a cell whose protocol differs from what it holds.
+    def put(self, records: Iterable[ResultRecord], runs: Iterable[RunRecord] = (), replace_runs: bool = False) -> None:
+        """Insert or replace records and the status of their runs (a run and its sampling variants), all or none;
+        refuse a cell whose protocol differs from what it holds.
 
-        With `replace_runs`, every record a run (suite, version, task, model, seed, budget) holds under the same
-        protocol is deleted first, so a rerun leaves no stale value (e.g. an old divergence) beside its new ones."""
-        records = list(records)
+        With `replace_runs`, every record and run row a run (suite, version, task, model, seed, budget) holds under
+        the same protocol is deleted first, so a rerun leaves no stale value (e.g. an old divergence) behind."""
+        records, runs = list(records), list(runs)
+        _check_writable(records, runs)
         with self._transaction("write") as conn:
             if replace_runs:
-                for key in {tuple(getattr(r, c) for c in (*_RUN, "protocol_hash")) for r in records}:
-                    where = " AND ".join(f"{c}=?" for c in (*_RUN, "protocol_hash"))
+                for key in {_key(r, _RUN_KEY) for r in [*records, *runs]}:
+                    where = " AND ".join(f"{c}=?" for c in _RUN_KEY)
                     conn.execute(f"DELETE FROM results WHERE {where}", key)
+                    conn.execute(f"DELETE FROM runs WHERE {where}", key)
             for r in records:
-                where = " AND ".join(f"{c}=?" for c in _CELL)
-                clash = conn.execute(
-                    f"SELECT protocol_hash FROM results WHERE {where} AND protocol_hash<>? LIMIT 1",
-                    (*(getattr(r, c) for c in _CELL), r.protocol_hash),
-                ).fetchone()
-                if clash:
-                    raise StoreError(
-                        f"suite '{r.suite}' v{r.suite_version} model '{r.model}' on '{r.task}' ({r.budget}) already "
-                        f"holds results of another protocol ({clash[0]} vs {r.protocol_hash})",
-                        "bump the suite's version when you change its protocol, or pass --store with another path",
-                    )
-                placeholders = ", ".join("?" for _ in _COLUMNS)
-                conn.execute(f"INSERT OR REPLACE INTO results VALUES ({placeholders})", astuple_ordered(r))
+                _refuse_clash(conn, "results", _CELL, r)
+                conn.execute(_insert("results", _COLUMNS), _key(r, _COLUMNS))
+            for run in runs:
+                _refuse_clash(conn, "runs", _RUN_CELL, run)
+                conn.execute(_insert("runs", _RUN_COLUMNS), _key(run, _RUN_COLUMNS))
 
-    def put_suite_meta(self, suite: str, version: int, meta: dict[str, Any]) -> None:
+    def put_description(self, suite: str, version: int, description: SuiteDescription) -> None:
+        """Store (or replace) the description of a suite version."""
         with self._transaction("write") as conn:
-            conn.execute("INSERT OR REPLACE INTO suites VALUES (?, ?, ?)", (suite, version, json.dumps(meta)))
+            conn.execute("INSERT OR REPLACE INTO suites VALUES (?, ?, ?)", (suite, version, description.to_json()))
 
-    def suite_meta(self, suite: str, version: int) -> dict[str, Any]:
+    def description(self, suite: str, version: int) -> SuiteDescription | None:
+        """The stored description of a suite version, or None when none was stored."""
         with self._errors("read"):
             row = self.conn.execute(
                 "SELECT meta_json FROM suites WHERE suite=? AND suite_version=?", (suite, version)
             ).fetchone()
-        return json.loads(row[0]) if row else {}
+        return SuiteDescription.from_json(row[0]) if row else None
 
     def records(self, **where: Any) -> list[ResultRecord]:
         """Records matching column=value filters, in a stable order."""
-        unknown = set(where) - set(_COLUMNS)
+        return [ResultRecord(*row) for row in self._select("results", _COLUMNS, _KEY, where)]
+
+    def runs(self, **where: Any) -> list[RunRecord]:
+        """Run rows matching column=value filters, in a stable order."""
+        return [RunRecord(*row) for row in self._select("runs", _RUN_COLUMNS, _RUN_KEY, where)]
+
+    def _select(self, table: str, columns: list[str], order: tuple[str, ...], where: dict[str, Any]) -> list[Any]:
+        unknown = set(where) - set(columns)
         if unknown:
             raise ValueError(f"unknown columns {unknown}")
         clause = " AND ".join(f"{k}=?" for k in where) or "1"
         with self._errors("read"):
-            rows = self.conn.execute(
-                f"SELECT * FROM results WHERE {clause} ORDER BY {', '.join(_KEY)}", tuple(where.values())
+            return self.conn.execute(
+                f"SELECT {', '.join(columns)} FROM {table} WHERE {clause} ORDER BY {', '.join(order)}",
+                tuple(where.values()),
             ).fetchall()
-        return [ResultRecord(*row) for row in rows]
 
     def versions(self, suite: str) -> list[tuple[int, str]]:
-        """(suite_version, budget) pairs present for a suite, newest version first."""
+        """(suite_version, budget) pairs that hold records or runs for a suite, newest version first."""
         with self._errors("read"):
             rows = self.conn.execute(
-                "SELECT DISTINCT suite_version, budget FROM results WHERE suite=? ORDER BY suite_version DESC, budget",
-                (suite,),
+                "SELECT suite_version, budget FROM results WHERE suite=? "
+                "UNION SELECT suite_version, budget FROM runs WHERE suite=? ORDER BY suite_version DESC, budget",
+                (suite, suite),
             ).fetchall()
         return [(int(v), b) for v, b in rows]
 
@@ -181,5 +295,77 @@ class ResultStore:
 
 
 def astuple_ordered(record: ResultRecord) -> tuple[Any, ...]:
+    """A record's values in the order of the results table's columns."""
+    return _key(record, _COLUMNS)
+
+
+def _key(record: ResultRecord | RunRecord, columns: Iterable[str]) -> tuple[Any, ...]:
     d = asdict(record)
-    return tuple(d[c] for c in _COLUMNS)
+    return tuple(d[c] for c in columns)
+
+
+def _insert(table: str, columns: list[str]) -> str:
+    return f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' for _ in columns)})"
+
+
+def _check_writable(records: list[ResultRecord], runs: list[RunRecord]) -> None:
+    """Refuse what a schema-2 store never holds: a divergence as a record, or a run status it does not know."""
+    if any(r.metric == DIVERGED for r in records):
+        raise ValueError(f"'{DIVERGED}' is no metric: record a diverged run as RunRecord(status='diverged')")
+    for run in runs:
+        if run.status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status '{run.status}', expected one of {RUN_STATUSES}")
+
+
+def _refuse_clash(conn: sqlite3.Connection, table: str, cell: tuple[str, ...], row: ResultRecord | RunRecord) -> None:
+    """Refuse a row whose table cell already holds rows of another protocol in `table`."""
+    where = " AND ".join(f"{c}=?" for c in cell)
+    clash = conn.execute(
+        f"SELECT protocol_hash FROM {table} WHERE {where} AND protocol_hash<>? LIMIT 1",
+        (*_key(row, cell), row.protocol_hash),
+    ).fetchone()
+    if clash:
+        raise StoreError(
+            f"suite '{row.suite}' v{row.suite_version} model '{row.model}' on '{row.task}' ({row.budget}) already "
+            f"holds {table} of another protocol ({clash[0]} vs {row.protocol_hash})",
+            "bump the suite's version when you change its protocol, or pass --store with another path",
+        )
+
+
+def _run_from(record: ResultRecord, status: str, step: int) -> RunRecord:
+    """The run row a schema-1 record stands for, with the record's provenance."""
+    d = asdict(record)
+    return RunRecord(**{c: d[c] for c in _RUN_COLUMNS if c in d}, status=status, step=step, detail="")
+
+
+def _migrate_diverged(conn: sqlite3.Connection) -> None:
+    """Each `DIVERGED` record becomes a diverged run row at the step it held, and leaves the results."""
+    rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM results WHERE metric=?", (DIVERGED,)).fetchall()
+    for record in (ResultRecord(*row) for row in rows):
+        run = _run_from(record, "diverged", int(record.value))
+        conn.execute(_insert("runs", _RUN_COLUMNS), _key(run, _RUN_COLUMNS))
+    conn.execute("DELETE FROM results WHERE metric=?", (DIVERGED,))
+
+
+def _migrate_done(conn: sqlite3.Connection) -> None:
+    """Every other run (and protocol) the results hold becomes a done run row at its training steps, with the
+    provenance of its record of the largest wall time (ties broken by metric name)."""
+    run_key = ", ".join(_RUN_KEY)
+    rows = conn.execute(
+        f"SELECT {', '.join(_COLUMNS)} FROM results WHERE ({run_key}) NOT IN (SELECT {run_key} FROM runs) "
+        f"ORDER BY {run_key}, wall_time_s DESC, metric"
+    ).fetchall()
+    seen: set[tuple[Any, ...]] = set()
+    for record in (ResultRecord(*row) for row in rows):
+        key = _key(record, _RUN_KEY)
+        if key not in seen:
+            seen.add(key)
+            run = _run_from(record, "done", record.train_steps)
+            conn.execute(_insert("runs", _RUN_COLUMNS), _key(run, _RUN_COLUMNS))
+
+
+def _migrate_descriptions(conn: sqlite3.Connection) -> None:
+    """Rewrite each suite version's untyped dict as a SuiteDescription's JSON."""
+    for suite, version, text in conn.execute("SELECT suite, suite_version, meta_json FROM suites").fetchall():
+        new = SuiteDescription.from_json(text).to_json()
+        conn.execute("UPDATE suites SET meta_json=? WHERE suite=? AND suite_version=?", (new, suite, version))

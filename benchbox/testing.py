@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from benchbox.data import LabeledImages
-from benchbox.store import ResultRecord
+from benchbox.store import ResultRecord, RunRecord
 
 
 def blocky_images(n: int, seed: int, tint: int = 0) -> torch.Tensor:
@@ -152,6 +152,18 @@ def result_record(**changes: Any) -> ResultRecord:
         train_steps=20,
         wall_time_s=1.0,
         created_at="2026-01-01T00:00:00+00:00",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def run_record(**changes: Any) -> RunRecord:
+    """For store and report tests: a complete done RunRecord that matches `result_record()`, changed where given."""
+    r = result_record()
+    base = RunRecord(
+        **{f.name: getattr(r, f.name) for f in dataclasses.fields(RunRecord) if hasattr(r, f.name)},
+        status="done",
+        step=r.train_steps,
+        detail="",
     )
     return dataclasses.replace(base, **changes)
 

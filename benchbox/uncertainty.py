@@ -8,15 +8,25 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from benchbox.catalogue import Value, register_values
 from benchbox.errors import BenchboxError
-from benchbox.features import metric_name
 from benchbox.metrics.bootstrap import bootstrap_intervals
 from benchbox.metrics.extrapolate import default_sizes, extrapolate_to_infinite_n
 from benchbox.metrics.frechet import frechet_distance, gaussian_statistics
 from benchbox.metrics.inception_score import split_inception_score
-from benchbox.scoring import ScoreSettings, metric_values
+from benchbox.pipeline import ScoreSettings, metric_values
 
 EXTRAPOLATED = ("fid", "is")  # the families Chong & Forsyth extrapolate
+(FD_INF,) = register_values(
+    "fid",
+    ("features:pool", "real features:pool", "--infinite"),
+    Value("fd_inf", False, "FD extrapolated to infinitely many samples (Chong & Forsyth 2020)", in_feature_space=True),
+)
+(IS_INF,) = register_values(
+    "is",
+    ("features:logits", "--infinite"),
+    Value("is_inf", True, "IS extrapolated to infinitely many samples (Chong & Forsyth 2020)", in_feature_space=True),
+)
 
 
 def bootstrap_metric_intervals(
@@ -67,8 +77,8 @@ def infinite_n_values(
         value, _ = extrapolate_to_infinite_n(
             lambda x: frechet_distance(*gaussian_statistics(x), mu, sigma), pool, seed=seed
         )
-        out[metric_name("fd_inf", tag)] = value
+        out[FD_INF.name(tag)] = value
     if "is" in metrics:
         value, _ = extrapolate_to_infinite_n(split_inception_score, fake["logits"], seed=seed)
-        out[metric_name("is_inf", tag)] = value
+        out[IS_INF.name(tag)] = value
     return out

@@ -24,7 +24,7 @@ hyperparameter search), beside ours for their ordering.
 from __future__ import annotations
 
 from benchbox.data.image_task import ImageTask
-from benchbox.evaluation import FeatureEvaluation
+from benchbox.evaluation.features import FeatureEvaluation
 from benchbox.suite import Budget
 from benchmarks.gan_zoo import lucic_2018_fid, zoo_suite
 from benchmarks.likelihood_zoo import DiffusionPlan, autoencoders, diffusion, ho_2020_cifar10, short_diffusion_budget

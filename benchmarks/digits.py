@@ -18,8 +18,8 @@ Protocol (version 1):
 from __future__ import annotations
 
 from benchbox.data.image_task import ImageTask
-from benchbox.evaluation import FeatureEvaluation
-from benchbox.scoring import ScoreSettings
+from benchbox.evaluation.features import FeatureEvaluation
+from benchbox.pipeline import ScoreSettings
 from benchbox.suite import Budget
 from benchmarks.gan_zoo import zoo_suite
 from benchmarks.likelihood_zoo import DiffusionPlan, autoencoders, diffusion, short_diffusion_budget

@@ -27,7 +27,7 @@ ordering only: our values are distances in another feature space.
 from __future__ import annotations
 
 from benchbox.data.image_task import ImageTask
-from benchbox.evaluation import FeatureEvaluation
+from benchbox.evaluation.features import FeatureEvaluation
 from benchbox.suite import Budget
 from benchmarks.gan_zoo import lucic_2018_fid, zoo_suite
 from benchmarks.likelihood_zoo import DiffusionPlan, autoencoders, diffusion, short_diffusion_budget

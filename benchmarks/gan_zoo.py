@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from benchbox.evaluation import FeatureEvaluation, family_infos
+from benchbox.data.image_task import ImageTask
+from benchbox.evaluation.features import FeatureEvaluation
 from benchbox.registry import register_suite
 from benchbox.suite import Budget, ModelEntry, ReportedResult, Suite
 from reference_models.gan.fgan import DIVERGENCES
@@ -155,7 +156,7 @@ def zoo_suite(
     name: str,
     version: int,
     description: str,
-    task: object,
+    task: ImageTask,
     short: Budget,
     full: Budget,
     n_eval: int,
@@ -175,7 +176,7 @@ def zoo_suite(
             tasks=(task,),
             models=MODELS + extra_models,
             budgets=(SMOKE, short, full),
-            metrics=tuple(m.name for m in family_infos(evaluation.families, evaluation.tag(task))),
+            metrics=tuple(evaluation.required(task)),
             n_eval=n_eval,
             evaluation=evaluation,
             reported=reported,

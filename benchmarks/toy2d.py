@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from benchbox.data.toy2d import grid, ring
+from benchbox.evaluation.points import PointsEvaluation
 from benchbox.registry import register_suite
 from benchbox.suite import Budget, ModelEntry, ReportedResult, Suite
 from reference_models.gan.model import MLPGANConfig
@@ -69,6 +70,8 @@ REPORTED = (
     ),
 )
 
+METRICS = ("modes_covered", "high_quality_pct", "reverse_kl", "energy_distance")
+
 SUITE = register_suite(
     Suite(
         name="toy2d",
@@ -101,8 +104,9 @@ SUITE = register_suite(
                 description="PacGAN's 400 epochs × 1,000 batches of 100, 10 seeds",
             ),
         ),
-        metrics=("modes_covered", "high_quality_pct", "reverse_kl", "energy_distance"),
+        metrics=METRICS,
         n_eval=2500,  # VEEGAN and PacGAN score 2,500 samples
+        evaluation=PointsEvaluation(METRICS),  # (the default; written out as every suite's evaluation is)
         reported=REPORTED,
         references=(
             "Srivastava et al. 2017, VEEGAN: Reducing Mode Collapse in GANs using Implicit Variational Learning",

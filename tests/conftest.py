@@ -1,13 +1,13 @@
 import pytest
 import torch
 
-from benchbox.registry import EXTRACTORS, load_builtins
+import benchbox.builtins  # noqa: F401  (the built-in entries of every registry)
+from benchbox.registry import EXTRACTORS
 from benchbox.testing import PixelExtractor, make_inception_weights
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _builtins():
-    load_builtins()
     # a cheap stand-in feature space for engine tests: `--feature pixels`
     EXTRACTORS.add("pixels", lambda variant, options: PixelExtractor(options.device))
 

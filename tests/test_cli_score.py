@@ -12,7 +12,7 @@ from PIL import Image
 
 from benchbox.cli import main
 from benchbox.data.images import content_hash
-from benchbox.registry import DATASETS, load_builtins
+from benchbox.registry import DATASETS
 from benchbox.scoring import ScoreSettings, score
 from benchbox.testing import PixelExtractor, blocky_images, fails_with
 
@@ -128,7 +128,6 @@ def test_is_only_without_real_images(capsys, files):
 
 
 def test_real_may_be_a_dataset_name(capsys, tmp_path, offline_cache):
-    load_builtins()
     if "digits" not in DATASETS:
         pytest.skip("no 'digits' dataset registered")
     fake = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (40, 1, 8, 8), dtype=np.uint8))

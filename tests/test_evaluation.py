@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from benchbox.evaluation import FeatureEvaluation, class_accuracy, family_infos
+from benchbox.catalogue import value
+from benchbox.evaluation.features import FeatureEvaluation, family_values
 from benchbox.features import ExtractorOptions
 from benchbox.features import domain_classifier as dc
+from benchbox.pipeline import class_accuracy
 from benchbox.registry import DATASETS, SCORES
 from benchmarks.digits import SUITE, TASK
 
@@ -103,12 +105,11 @@ def test_required_values_are_the_domain_families_only():
     assert sorted(SUITE.metrics) == sorted(DIGITS_VALUES)
 
 
-def test_metric_infos_name_every_recordable_value_with_its_direction():
-    infos = EVALUATION.metric_infos(TASK)
-    names = [m.name for m in infos]
+def test_values_name_every_recordable_value_and_the_catalogue_gives_its_direction():
+    names = EVALUATION.values(TASK)
     assert len(names) == len(set(names))
     expected = {**DIGITS_VALUES, "class_accuracy_digits": True, **MODEL_VALUES, **INCEPTION_VALUES}
-    assert {m.name: m.higher_is_better for m in infos} == expected
+    assert {m: value(m).higher_is_better for m in names} == expected
     # the order of the table: domain values, class accuracy, the model's own values, then Inception's
     assert names.index("class_accuracy_digits") == len(DIGITS_VALUES)
     assert set(names[len(DIGITS_VALUES) + 1 : -len(INCEPTION_VALUES)]) == set(MODEL_VALUES)
@@ -118,10 +119,10 @@ def test_metric_infos_name_every_recordable_value_with_its_direction():
 def test_directions_agree_with_the_registered_families():
     registered = {}
     for family in FeatureEvaluation().families:
-        for base, up in SCORES[family].values.items():
-            registered[f"{base}_digits"] = up
+        for base in SCORES[family].values:
+            registered[f"{base}_digits"] = value(f"{base}_digits").higher_is_better
     assert registered == DIGITS_VALUES
-    assert {m.name: m.higher_is_better for m in family_infos(("fid", "kid", "is"), "")} == INCEPTION_VALUES
+    assert {m: value(m).higher_is_better for m in family_values(("fid", "kid", "is"), "")} == INCEPTION_VALUES
 
 
 def test_the_tag_follows_the_dataset_name():

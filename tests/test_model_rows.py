@@ -11,7 +11,8 @@ from benchbox.cli import main
 from benchbox.errors import SuiteFileError
 from benchbox.runner import Cell, cell_protocol_hash, make_cells, resolve_models
 from benchbox.store import ResultStore
-from benchbox.suite import Budget, Variant, validate_suite
+from benchbox.suite import Budget, Variant
+from benchbox.suites import validate_suite
 from benchbox.testing import fails_with
 from benchmarks.digits import SUITE as DIGITS
 from benchmarks.gan_zoo import MODELS as ZOO

@@ -12,7 +12,7 @@ from benchbox.cli import main
 from benchbox.data import set_data_dir
 from benchbox.errors import StoreError
 from benchbox.runner import Runner, make_cells, resolve_models
-from benchbox.store import DIVERGED, ResultStore
+from benchbox.store import ResultStore
 from benchbox.testing import fails_with
 from benchmarks.digits import SUITE
 
@@ -145,9 +145,11 @@ def test_a_nan_loss_records_the_step_and_keeps_the_last_checkpoint(tmp_path):
     assert outcome.status == "diverged" and outcome.records == ()
     assert f"non-finite loss at step {NAN_AT}" in outcome.detail
 
-    (record,) = ResultStore(tmp_path / "r.db").records()  # one record, no metric values
-    assert (record.metric, record.value, record.model) == (DIVERGED, float(NAN_AT), f"{__name__}:diverging_factory")
-    assert record.metric == "diverged_at_step" and record.train_steps == SMOKE.steps
+    store = ResultStore(tmp_path / "r.db")
+    assert store.records() == []  # no values, only the run's status
+    (run,) = store.runs()
+    assert (run.status, run.step, run.model) == ("diverged", NAN_AT, f"{__name__}:diverging_factory")
+    assert run.detail == "{'loss': nan}" and run.train_steps == SMOKE.steps
 
     state = checkpoint.load(runner.checkpoint_path(cell))
     assert SMOKE.checkpoint_every == 2

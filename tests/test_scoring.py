@@ -8,9 +8,9 @@ import torch
 from scipy import linalg
 from torch_fidelity.metric_kid import kid_features_to_metric
 
+from benchbox.catalogue import value_name as metric_name
 from benchbox.data.images import to_uint8
 from benchbox.errors import BenchboxError
-from benchbox.features import metric_name
 from benchbox.features.cache import FeatureCache
 from benchbox.registry import EXTRACTORS
 from benchbox.scoring import ScoreSettings, check_request, score, score_sampler
@@ -433,7 +433,7 @@ def test_a_run_that_fails_after_extraction_caches_nothing(real, fake, offline_ca
     def boom(fake_features, real_features, **_):
         raise BenchboxError("metric failed late", "nothing to fix")
 
-    monkeypatch.setitem(SCORES, "boom", ScoreDef("boom", boom, "pool", True, {"x": True}, "fails"))
+    monkeypatch.setitem(SCORES, "boom", ScoreDef("boom", boom, "pool", True, ("x",), "fails"))
     cache = FeatureCache()
     with pytest.raises(BenchboxError, match="failed late"):
         score(real, fake, ["fid", "boom"], "pixels", cache=cache)

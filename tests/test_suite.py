@@ -7,7 +7,7 @@ import pytest
 from benchbox.errors import BenchboxError
 from benchbox.registry import METRICS
 from benchbox.runner import Cell, cell_protocol_hash
-from benchbox.suite import load_suite, validate_suite
+from benchbox.suites import load_suite, validate_suite
 from benchmarks.toy2d import PACGAN, SUITE
 
 

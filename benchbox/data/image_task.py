@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from benchbox.data import LabeledImages, data_dir_option
-from benchbox.registry import DATASETS, load_builtins
+from benchbox.registry import DATASETS
 
 EPOCH_SEED_STRIDE = 1_000_003  # the permutation of epoch e uses seed data_seed · stride + e
 
@@ -35,7 +35,6 @@ class ImageTask:
     description: str = ""
 
     def load(self, split: str, data_dir: str | Path | None = None) -> LabeledImages:
-        load_builtins()
         return DATASETS.get_or_fail(self.dataset)(split, data_dir=data_dir or data_dir_option())
 
     def reference_images(self) -> torch.Tensor:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
+
+from benchbox.errors import BenchboxError
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,11 @@ class GaussianMixture2D:
     std: float
     reference_seed: int = 20180101  # fixes the real set the metrics compare against
     sample_shape: tuple[int, ...] = (2,)
+    num_classes: ClassVar[int] = 0  # unlabelled (a ClassVar: not a field, so not in the repr a protocol hash reads)
+
+    @property
+    def description(self) -> str:
+        return f"{self.n_modes} Gaussians of std {self.std}"
 
     @property
     def n_modes(self) -> int:
@@ -42,10 +50,33 @@ class GaussianMixture2D:
     def reference(self, n: int) -> torch.Tensor:
         return self.sample(n, torch.Generator().manual_seed(self.reference_seed))
 
+    def stream(self, seed: int, device: torch.device) -> MixtureStream:
+        """Training batches: fresh draws from the mixture with a seeded generator (on the CPU, as the reference)."""
+        return MixtureStream(self, seed)
+
     def data_hash(self) -> str:
         h = hashlib.sha256(repr((self.means, self.std, self.reference_seed)).encode())
         h.update(self.reference(2500).numpy().tobytes())
         return h.hexdigest()
+
+
+class MixtureStream:
+    """Training data of a mixture: fresh examples from a seeded generator, whose state is the stream's."""
+
+    def __init__(self, task: GaussianMixture2D, seed: int) -> None:
+        self.task = task
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def next(self, n: int, labels: bool = False) -> torch.Tensor:
+        if labels:
+            raise BenchboxError(f"task '{self.task.name}' has no labels", "use an unconditional model on it")
+        return self.task.sample(n, self.generator)
+
+    def state(self) -> Any:
+        return self.generator.get_state()
+
+    def load_state(self, state: Any) -> None:
+        self.generator.set_state(state)
 
 
 def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture2D:

@@ -22,6 +22,7 @@ class ExtractorOptions:
     device: torch.device = torch.device("cpu")
     weights: Path | None = None
     allow_custom_weights: bool = False  # accept weights whose hash is not the published one (metrics get renamed)
+    download: bool = True  # fetch missing published weights; runs pass False, so nothing is downloaded mid-run
 
 
 @runtime_checkable
@@ -48,10 +49,3 @@ def cache_identity(extractor: Extractor) -> str:
     """Everything about an extractor that its features depend on, as one string for the cache key."""
     outputs = ",".join(f"{k}:{v}" for k, v in sorted(extractor.outputs.items()))
     return "|".join((extractor.name, extractor.version, extractor.weights_sha256, extractor.preprocessing, outputs))
-
-
-def metric_name(base: str, tag: str) -> str:
-    """The name a value gets in a feature space: FID only in canonical Inception space, `fd_<tag>` elsewhere."""
-    if base == "fd" or base.startswith("fd_"):  # fd, fd_inf -> fid, fid_inf
-        return f"fid{base[2:]}" if not tag else f"{base}_{tag}"
-    return base if not tag else f"{base}_{tag}"

@@ -267,7 +267,7 @@ def build(variant: str | None, options: ExtractorOptions) -> ClipExtractor:
     else the cache folder, else the release download checked against its published SHA-256."""
     model, tag = parse_variant(variant)
     spec = weights_spec(model, tag)
-    weights = resolve_weights(spec, options.weights, options.allow_custom_weights)
+    weights = resolve_weights(spec, options.weights, options.allow_custom_weights, options.download)
     canonical = weights.canonical and spec.sha256 is not None  # no published digest: nothing to check against
     if not canonical and not options.allow_custom_weights:
         raise BenchboxError(

@@ -198,6 +198,6 @@ def build(variant: str | None, options: ExtractorOptions) -> Dinov2Extractor:
     variant = variant or DEFAULT_VARIANT
     if variant not in ARCHS:
         raise BenchboxError(f"unknown DINOv2 variant '{variant}'", f"choose one of {', '.join(ARCHS)}")
-    weights = resolve_weights(weights_spec(variant), options.weights, options.allow_custom_weights)
+    weights = resolve_weights(weights_spec(variant), options.weights, options.allow_custom_weights, options.download)
     net = load_dinov2(variant, weights.path, options.device)
     return Dinov2Extractor(net, variant, weights.sha256, weights.canonical, options.device)

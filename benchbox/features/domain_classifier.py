@@ -26,7 +26,7 @@ from benchbox.data.images import check_images
 from benchbox.errors import BenchboxError
 from benchbox.features import ExtractorOptions
 from benchbox.features.weights import cache_root, sha256_of_file
-from benchbox.registry import DATASETS, load_builtins, register_extractor
+from benchbox.registry import DATASETS, register_extractor
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +309,6 @@ def build_domain_extractor(
 def build(variant: str | None, options: ExtractorOptions) -> DomainClassifier:
     """Feature space "domain:<dataset>": the classifier trained on that registered labelled dataset."""
     if not variant:
-        load_builtins()
         raise BenchboxError(
             "the domain feature space needs a dataset", f"choose one of: {', '.join(sorted(DATASETS)) or '(none)'}"
         )

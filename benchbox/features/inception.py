@@ -82,7 +82,7 @@ def build_inception(variant: str | None, options: ExtractorOptions) -> Inception
     layer = variant or "2048"
     if layer not in POOL_LAYERS:
         raise BenchboxError(f"unknown Inception layer '{layer}'", f"choose one of {', '.join(POOL_LAYERS)}")
-    weights = resolve_weights(INCEPTION_WEIGHTS, options.weights, options.allow_custom_weights)
+    weights = resolve_weights(INCEPTION_WEIGHTS, options.weights, options.allow_custom_weights, options.download)
     try:
         net = FeatureExtractorInceptionV3(
             "inception-v3-compat", [layer, "logits_unbiased"], feature_extractor_weights_path=str(weights.path)

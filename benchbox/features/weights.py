@@ -64,8 +64,11 @@ def _checked(spec: WeightsSpec, path: Path, origin: str, allow_custom: bool) -> 
     return ResolvedWeights(path, digest, canonical)
 
 
-def resolve_weights(spec: WeightsSpec, path: Path | str | None = None, allow_custom: bool = False) -> ResolvedWeights:
-    """The weights file to use, found in the documented order; raises a BenchboxError saying where to put it."""
+def resolve_weights(
+    spec: WeightsSpec, path: Path | str | None = None, allow_custom: bool = False, allow_download: bool = True
+) -> ResolvedWeights:
+    """The weights file to use, found in the documented order; raises a BenchboxError saying where to put it.
+    With `allow_download=False` (a run scoring mid-way), weights not already on disk are an error, not a download."""
     if path is not None:
         return _checked(spec, Path(path).expanduser(), spec.option, allow_custom)
     if os.environ.get(spec.env_var):
@@ -84,15 +87,17 @@ def resolve_weights(spec: WeightsSpec, path: Path | str | None = None, allow_cus
             f"no {spec.name} weights given",
             f"pass {spec.option} PATH or set {spec.env_var}, or put the file at {cached}",
         )
-    download(spec, cached)
+    download(spec, cached, allow_download)
     return _checked(spec, cached, "the download", allow_custom=False)
 
 
-def download(spec: WeightsSpec, dest: Path) -> None:
+def download(spec: WeightsSpec, dest: Path, allowed: bool = True) -> None:
     """Fetch the canonical file into `dest` atomically; a digest mismatch leaves nothing behind."""
     offline_hint = f"put the file at {dest}, pass {spec.option} PATH or set {spec.env_var} (source: {spec.url})"
     if os.environ.get("BENCHBOX_OFFLINE"):
         raise BenchboxError(f"{spec.name} weights are not in the cache and BENCHBOX_OFFLINE is set", offline_hint)
+    if not allowed:
+        raise BenchboxError(f"{spec.name} weights are not in the cache and this caller does not download", offline_hint)
 
     def verify(path: Path) -> None:
         digest = sha256_of_file(path)

@@ -10,6 +10,7 @@ import math
 import numpy as np
 from scipy.stats import norm
 
+from benchbox.catalogue import Value
 from benchbox.errors import BenchboxError
 from benchbox.metrics import check_points
 from benchbox.registry import register_score
@@ -90,7 +91,10 @@ def ndb(
     "classes",
     output="logits",
     needs_real=True,
-    values={"classes_covered": True, "class_kl": False},
+    values=(
+        Value("classes_covered", True, "classes predicted for at least one generated sample", decimals=0),
+        Value("class_kl", False, "KL(generated ‖ real) of the argmax class histograms"),
+    ),
     description="classes predicted for ≥1 sample, and KL(fake ‖ real) of the argmax class histograms",
 )
 def classes_family(fake: np.ndarray, real: np.ndarray, **_: object) -> dict[str, float]:
@@ -104,7 +108,10 @@ def classes_family(fake: np.ndarray, real: np.ndarray, **_: object) -> dict[str,
     "ndb",
     output="pool",
     needs_real=True,
-    values={"ndb": False, "ndb_frac": False},
+    values=(
+        Value("ndb", False, "k-means bins whose generated share differs from the real one (z-test)", decimals=0),
+        Value("ndb_frac", False, "NDB / K"),
+    ),
     description="number of statistically different k-means bins, and its fraction NDB/K (Richardson & Weiss 2018)",
     min_samples=lambda dim, *, ndb_bins=50, **_: ndb_bins,  # a real sample per bin at least
 )

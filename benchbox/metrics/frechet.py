@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchbox.catalogue import Value
 from benchbox.errors import BenchboxError
 from benchbox.metrics import check_points
 from benchbox.registry import register_score
@@ -61,7 +62,9 @@ def frechet_distance_of_features(fake: np.ndarray, real: np.ndarray) -> float:
     "fid",
     output="pool",
     needs_real=True,
-    values={"fd": False},
+    values=(
+        Value("fd", False, "Fréchet distance between Gaussians fitted to the features", decimals=2, tradeoff=True),
+    ),
     description="Fréchet distance of Gaussians fitted to the features (FID in canonical Inception pool3 space)",
     min_samples=lambda dim, **_: dim + 1,  # a non-singular covariance
 )

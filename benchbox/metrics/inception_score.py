@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import log_softmax, softmax
 
+from benchbox.catalogue import Value
 from benchbox.errors import BenchboxError
 from benchbox.metrics import check_points
 from benchbox.registry import register_score
@@ -46,7 +47,10 @@ def inception_score(
     "is",
     output="logits",
     needs_real=False,
-    values={"is": True, "is_std": False},
+    values=(
+        Value("is", True, "Inception Score: mean over splits", decimals=2),
+        Value("is_std", False, "Inception Score: std over splits", decimals=2),
+    ),
     description="Inception Score: mean and std over splits of exp E KL(p(y|x) ‖ p(y)) (Salimans et al. 2016)",
     min_samples=lambda dim, *, is_splits=10, **_: max(2, is_splits),  # at least one sample per split
 )

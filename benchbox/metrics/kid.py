@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchbox.catalogue import Value
 from benchbox.errors import BenchboxError
 from benchbox.metrics import check_points
 from benchbox.registry import register_score
@@ -51,7 +52,10 @@ def kernel_distance(
     "kid",
     output="pool",
     needs_real=True,
-    values={"kid": False, "kid_std": False},
+    values=(
+        Value("kid", False, "kernel distance: mean unbiased MMD² over subsets", decimals=4),
+        Value("kid_std", False, "std of the MMD² over subsets", decimals=4),
+    ),
     description="Kernel distance: unbiased MMD² with the cubic polynomial kernel over random subsets",
     min_samples=lambda dim, *, kid_subset_size=1000, **_: kid_subset_size,
 )

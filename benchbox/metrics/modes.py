@@ -44,21 +44,29 @@ def _histogram(inputs: MetricInputs) -> tuple[np.ndarray, int]:
     return mode_histogram(inputs.fake, task.means_tensor().numpy(), task.std), len(inputs.fake)
 
 
-@register_metric("modes_covered", higher_is_better=True, decimals=1, description="modes with ≥1 sample within 3 std")
+@register_metric(
+    "modes_covered", higher_is_better=True, decimals=1, description="modes with ≥1 sample within 3 std", family="modes"
+)
 def modes_covered(inputs: MetricInputs) -> float:
     counts, _ = _histogram(inputs)
     return float((counts > 0).sum())
 
 
 @register_metric(
-    "high_quality_pct", higher_is_better=True, decimals=1, description="% of samples within 3 std of a mode"
+    "high_quality_pct",
+    higher_is_better=True,
+    decimals=1,
+    description="% of samples within 3 std of a mode",
+    family="modes",
 )
 def high_quality_pct(inputs: MetricInputs) -> float:
     counts, n = _histogram(inputs)
     return 100.0 * counts.sum() / n
 
 
-@register_metric("reverse_kl", higher_is_better=False, decimals=2, description="KL(mode histogram ‖ uniform)")
+@register_metric(
+    "reverse_kl", higher_is_better=False, decimals=2, description="KL(mode histogram ‖ uniform)", family="modes"
+)
 def reverse_kl(inputs: MetricInputs) -> float:
     counts, _ = _histogram(inputs)
     return reverse_kl_to_uniform(counts)

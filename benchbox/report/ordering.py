@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
 
 import pandas as pd
 from scipy import stats
 
-FAMILY_PREFIX = {"fid": "fd_", "kid": "kid_", "is": "is_"}  # a reported canonical metric → our value of its family
+from benchbox.report.format import definition
+from benchbox.suite import ReportedResult
 
 
 @dataclass(frozen=True)
@@ -43,17 +43,17 @@ def disagreeing_pairs(pairings: list[Pairing]) -> list[tuple[Pairing, Pairing]]:
 
 
 def our_metric(reported_metric: str, columns: list[str]) -> str | None:
+    """Our column for a reported value: the same name, or the same catalogue value measured in our feature space
+    (a paper's FID → our fd_fashion_mnist)."""
     if reported_metric in columns:
         return reported_metric
-    prefix = FAMILY_PREFIX.get(reported_metric)
-    return next((c for c in columns if prefix and c.startswith(prefix)), None)
+    value = definition(reported_metric)
+    return next((c for c in columns if value is not None and definition(c) == value), None)
 
 
-def ordering_block(
-    reported: list[dict[str, Any]], task: str, summary: pd.DataFrame, columns: list[str], metric_meta: dict[str, Any]
-) -> str:
+def ordering_block(reported: tuple[ReportedResult, ...], task: str, summary: pd.DataFrame, columns: list[str]) -> str:
     """Markdown for reported numbers outside our columns: a rank table, Kendall's τ and the disagreeing pairs."""
-    outside = [r for r in reported if r["task"] == task and r["metric"] not in columns]
+    outside = [r for r in reported if r.task == task and r.metric not in columns]
     out = []
     for (source, metric), rows in _group(outside).items():
         ours_name = our_metric(metric, columns)
@@ -61,31 +61,24 @@ def ordering_block(
             continue
         means = summary[(summary["task"] == task) & (summary["metric"] == ours_name)].set_index("model")["mean"]
         pairings = [
-            Pairing(
-                r["method"],
-                r["value"],
-                r.get("comparable_to", ""),
-                float(means.get(r.get("comparable_to"), math.nan)),
-                r.get("spread"),
-            )
+            Pairing(r.method, r.value, r.comparable_to, float(means.get(r.comparable_to, math.nan)), r.spread)
             for r in rows
         ]
-        up = metric_meta.get(metric, {}).get("higher_is_better", False)
-        out.append(_table(source, metric, ours_name, pairings, up, metric_meta))
+        out.append(_table(source, metric, ours_name, pairings))
     return "\n\n".join(out)
 
 
-def _group(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+def _group(rows: list[ReportedResult]) -> dict[tuple[str, str], list[ReportedResult]]:
+    groups: dict[tuple[str, str], list[ReportedResult]] = {}
     for r in rows:
-        groups.setdefault((r["source"], r["metric"]), []).append(r)
+        groups.setdefault((r.source, r.metric), []).append(r)
     return groups
 
 
-def _table(
-    source: str, metric: str, ours_name: str, pairings: list[Pairing], up: bool, metric_meta: dict[str, Any]
-) -> str:
-    ours_up = metric_meta.get(ours_name, {}).get("higher_is_better", up)
+def _table(source: str, metric: str, ours_name: str, pairings: list[Pairing]) -> str:
+    reported_value, ours_value = definition(metric), definition(ours_name)
+    up = reported_value.higher_is_better if reported_value else False
+    ours_up = ours_value.higher_is_better if ours_value else up
     compared = [p for p in pairings if math.isfinite(p.ours)]
     rep_rank = dict(zip([p.method for p in compared], ranks([p.reported for p in compared], up), strict=True))
     our_rank = dict(zip([p.method for p in compared], ranks([p.ours for p in compared], ours_up), strict=True))

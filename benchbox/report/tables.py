@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+import benchbox.builtins  # noqa: F401  (the catalogue's built-in values: directions and decimals of every column)
+from benchbox.description import BudgetInfo, ModelRow, SuiteDescription
 from benchbox.errors import BenchboxError
+from benchbox.report.format import arrow_label, decimals, format_value, markdown_table
 from benchbox.report.ordering import ordering_block
 from benchbox.report.tradeoff import tradeoff_blocks
-from benchbox.store import DIVERGED, ResultRecord, ResultStore
+from benchbox.store import ResultRecord, ResultStore, RunRecord
+from benchbox.suite import ReportedResult
+
+EMPTY = SuiteDescription("", (), (), (), {}, ())  # for a suite whose description the store does not hold
 
 
 def summarize(records: list[ResultRecord]) -> pd.DataFrame:
     """One row per (task, model, metric): seeds, mean, sample std, standard error and a 95% t-interval."""
     df = pd.DataFrame([r.__dict__ for r in records])
     rows = []
-    df = df[df["metric"] != DIVERGED]
+    if df.empty:
+        return pd.DataFrame(columns=["task", "model", "metric", "seeds", "mean", "std", "sem", "wall_time_s"])
     for (task, model, metric), group in df.groupby(["task", "model", "metric"], sort=False):
         values = group["value"].to_numpy(dtype=float)
         n = len(values)
@@ -43,15 +50,6 @@ def summarize(records: list[ResultRecord]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def format_value(mean: float, spread: float | None, decimals: int) -> str:
-    if math.isinf(mean):
-        return "∞"
-    text = f"{mean:.{decimals}f}"
-    if spread is not None and math.isfinite(spread):
-        text += f" ± {spread:.{decimals}f}"
-    return text
 
 
 def select(store: ResultStore, suite: str, version: int | None, budget: str | None) -> list[tuple[int, str]]:
@@ -80,7 +78,8 @@ def markdown_report(
     parts = [f"# {suite}"]
     for v, b in select(store, suite, version, budget):
         records = store.records(suite=suite, suite_version=v, budget=b)
-        parts.append(markdown_tables(records, store.suite_meta(suite, v), v, b, metrics))
+        runs = store.runs(suite=suite, suite_version=v, budget=b)
+        parts.append(markdown_tables(records, runs, store.description(suite, v) or EMPTY, v, b, metrics))
     return "\n\n".join(parts) + "\n"
 
 
@@ -98,127 +97,128 @@ def choose_columns(available: list[str], wanted: list[str] | None) -> list[str]:
 
 def markdown_tables(
     records: list[ResultRecord],
-    meta: dict[str, Any],
+    runs: list[RunRecord],
+    meta: SuiteDescription,
     version: int,
     budget: str,
     wanted: list[str] | None = None,
 ) -> str:
+    """One budget's tables: per task, our rows and the reported ones, trade-off blocks and orderings; then the runs
+    that did not finish and the provenance."""
     summary = summarize(records)
-    metric_meta = {m["name"]: m for m in meta.get("metrics", [])}
-    available = [m for m in metric_meta if m in set(summary["metric"])] or sorted(set(summary["metric"]))
+    recorded = set(summary["metric"])
+    available = [m for m in meta.values if m in recorded] or sorted(recorded)
     metrics = choose_columns(available, wanted)
-    model_order = [m["name"] for m in meta.get("models", [])]
-    budget_meta = meta.get("budgets", {}).get(budget, {})
-    out = [
-        f"## v{version}, budget `{budget}`"
-        + (f": {budget_meta['description']}" if budget_meta.get("description") else "")
-    ]
-    if meta.get("description"):
-        out.append(meta["description"])
-    out += own_budget_lines(meta.get("models", []), budget, set(summary["model"]))
+    model_order = [m.name for m in meta.models]
+    budget_meta = meta.budgets.get(budget)
+    heading = f"## v{version}, budget `{budget}`"
+    out = [heading + (f": {budget_meta.description}" if budget_meta and budget_meta.description else "")]
+    if meta.description:
+        out.append(meta.description)
+    out += own_budget_lines(meta.models, budget, set(summary["model"]))
     out.append("Ours: mean ± sample std over seeds. Reported: as printed in the paper, spread as the paper states it.")
-    task_order = [t["name"] for t in meta.get("tasks", [])]
-    tasks = sorted(set(summary["task"]), key=lambda t: (task_order.index(t) if t in task_order else len(task_order), t))
-    for task in tasks:
+    task_order = [t.name for t in meta.tasks]
+    for task in sorted(set(summary["task"]), key=lambda t: _position(t, task_order)):
         out.append(f"### {task}")
-        header = ["model", "seeds", *(arrow_label(m, metric_meta) for m in metrics), "min/run"]
-        lines = [header, ["---"] * len(header)]
+        lines = [["model", "seeds", *(arrow_label(m) for m in metrics), "min/run"]]
         sub = summary[summary["task"] == task]
-        models = sorted(
-            set(sub["model"]), key=lambda m: (model_order.index(m) if m in model_order else len(model_order), m)
-        )
-        for model in models:
+        for model in sorted(set(sub["model"]), key=lambda m: _position(m, model_order)):
             cells = sub[sub["model"] == model].set_index("metric")
             seeds = int(cells["seeds"].max())
             row = [model, str(seeds)]
             for m in metrics:
-                if m in cells.index:
-                    c = cells.loc[m]
-                    row.append(format_value(c["mean"], c["std"], metric_meta.get(m, {}).get("decimals", 3)))
-                else:
-                    row.append("—")
+                c = cells.loc[m] if m in cells.index else None
+                row.append("—" if c is None else format_value(c["mean"], c["std"], decimals(m)))
             row.append(f"{cells['wall_time_s'].iloc[0] / seeds / 60:.1f}")  # every value of a run has its wall time
             lines.append(row)
-        lines += reported_rows(meta.get("reported", []), task, metrics, metric_meta)
-        out.append("\n".join("| " + " | ".join(r) + " |" for r in lines))
-        out += tradeoff_blocks(summary, meta.get("models", []), task, budget, metric_meta)
-        ordering = ordering_block(meta.get("reported", []), task, summary, metrics, metric_meta)
+        lines += reported_rows(meta.reported, task, metrics)
+        out.append(markdown_table(lines))
+        out += tradeoff_blocks(summary, meta.models, task, budget, available)
+        ordering = ordering_block(meta.reported, task, summary, metrics)
         if ordering:
             out.append(ordering)
-    diverged = sorted({(r.task, r.model, r.seed, r.value) for r in records if r.metric == DIVERGED})
-    if diverged:
-        out.append(
-            "**Diverged runs** (non-finite loss; no scores recorded, last good checkpoint kept): "
-            + ", ".join(f"{t}/{m}/seed{s} at step {v:.0f}" for t, m, s, v in diverged)
-        )
-    out.append(provenance_block(records, budget_meta))
+    out += unfinished_lines(runs)
+    out.append(provenance_block(records, runs, budget_meta))
     return "\n\n".join(out)
 
 
-def own_budget_lines(models: list[dict[str, Any]], budget: str, shown: set[str]) -> list[str]:
+def _position(name: str, order: list[str]) -> tuple[int, str]:
+    return (order.index(name) if name in order else len(order), name)
+
+
+def unfinished_lines(runs: list[RunRecord]) -> list[str]:
+    """The runs that left no scores: diverged (at their step) and failed (with their error)."""
+    diverged = sorted((r.task, r.model, r.seed, r.step, r.detail) for r in runs if r.status == "diverged")
+    failed = sorted((r.task, r.model, r.seed, r.detail) for r in runs if r.status == "failed")
+    out = []
+    if diverged:
+        out.append(
+            "**Diverged runs** (non-finite loss; no scores recorded, last good checkpoint kept): "
+            + ", ".join(f"{t}/{m}/seed{s} at step {step}" + (f" ({d})" if d else "") for t, m, s, step, d in diverged)
+        )
+    if failed:
+        out.append(
+            "**Failed runs** (no scores recorded): " + ", ".join(f"{t}/{m}/seed{s}: {d}" for t, m, s, d in failed)
+        )
+    return out
+
+
+def own_budget_lines(models: Sequence[ModelRow], budget: str, shown: set[str]) -> list[str]:
     """One line per model budget that replaces the suite's for the models shown (rows of one entry share it)."""
     by_budget: dict[str, list[str]] = {}
     for m in models:
-        own = m.get("budgets", {}).get(budget)
-        if own and m["name"] in shown:
-            by_budget.setdefault(own["description"], []).append(m["name"])
+        own = m.budgets.get(budget)
+        if own and m.name in shown:
+            by_budget.setdefault(own.description, []).append(m.name)
     return [f"Own `{budget}` budget of {', '.join(names)}: {text}" for text, names in by_budget.items()]
 
 
-def arrow_label(metric: str, metric_meta: dict[str, Any]) -> str:
-    info = metric_meta.get(metric)
-    if not info:
-        return metric
-    return f"{metric} {'↑' if info['higher_is_better'] else '↓'}"
-
-
-def reported_rows(
-    reported: list[dict[str, Any]], task: str, metrics: list[str], metric_meta: dict[str, Any]
-) -> list[list[str]]:
-    rows: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+def reported_rows(reported: Sequence[ReportedResult], task: str, metrics: list[str]) -> list[list[str]]:
+    rows: dict[tuple[str, str], dict[str, ReportedResult]] = {}
     for r in reported:
-        if r["task"] == task:
-            rows.setdefault((r["source"], r["method"]), {})[r["metric"]] = r
+        if r.task == task:
+            rows.setdefault((r.source, r.method), {})[r.metric] = r
     out = []
     for (source, method), by_metric in rows.items():
         if not set(by_metric) & set(metrics):
             continue  # measured in another space: shown as an ordering instead (benchbox.report.ordering)
         first = next(iter(by_metric.values()))
-        kind = f", ± {first['spread_kind']}" if first.get("spread_kind") else ""
-        note = f"; {first['note']}" if first.get("note") else ""
+        kind = f", ± {first.spread_kind}" if first.spread_kind else ""
+        note = f"; {first.note}" if first.note else ""
         label = f"*{method} (reported: {source}{kind}{note})*"
-        cells = []
-        for m in metrics:
-            r = by_metric.get(m)
-            cells.append(
-                format_value(r["value"], r.get("spread"), metric_meta.get(m, {}).get("decimals", 3)) if r else "—"
-            )
+        cells = [
+            format_value(by_metric[m].value, by_metric[m].spread, decimals(m)) if m in by_metric else "—"
+            for m in metrics
+        ]
         out.append([label, "", *cells, ""])
     return out
 
 
-def provenance_block(records: list[ResultRecord], budget_meta: dict[str, Any]) -> str:
-    def distinct(attr: str, of: list[ResultRecord] = records) -> str:
+def provenance_block(records: list[ResultRecord], runs: list[RunRecord], budget_meta: BudgetInfo | None) -> str:
+    """Where the table's numbers come from; runs that left no scores count for their protocol, seed and time."""
+    unfinished = [r for r in runs if r.status != "done"]
+    rows: list[ResultRecord | RunRecord] = [*records, *unfinished]
+
+    def distinct(attr: str, of: Sequence[ResultRecord | RunRecord] = rows) -> str:
         return ", ".join(sorted({str(getattr(r, attr)) for r in of}, key=lambda v: (len(v), v)))
 
-    scored = [r for r in records if r.metric != DIVERGED] or records  # a diverged run scored no samples
-
-    data = sorted({(r.task, r.data_hash[:16]) for r in records})
-    wall = sum({(r.task, r.model, r.seed): r.wall_time_s for r in records}.values())
+    data = sorted({(r.task, r.data_hash[:16]) for r in rows})
+    wall = sum({(r.task, r.model, r.seed): r.wall_time_s for r in rows}.values())
     lines = [
         "**Provenance.**",
-        f"- suite `{records[0].suite}` v{records[0].suite_version}, budget `{records[0].budget}` "
-        f"({distinct('train_steps')} training steps), seeds {distinct('seed')}, {distinct('n_samples', scored)} samples per evaluation",
+        f"- suite `{rows[0].suite}` v{rows[0].suite_version}, budget `{rows[0].budget}` "
+        f"({distinct('train_steps')} training steps), seeds {distinct('seed')}, "
+        f"{distinct('n_samples', records) or 0} samples per evaluation",
         "- data: " + ", ".join(f"{t} `{h}`" for t, h in data),
         f"- protocol hashes: {distinct('protocol_hash')}",
         f"- code: benchbox {distinct('benchbox_version')} at commit {distinct('git_commit')}; "
         f"torch {distinct('torch_version')}"
         + (f" (built for CUDA {distinct('cuda_version')})" if distinct("cuda_version") else ""),
-        f"- device: {distinct('device')}; run time {wall / 60:.1f} min summed over runs (workers overlap); recorded {min(r.created_at for r in records)} "
-        f"to {max(r.created_at for r in records)}",
+        f"- device: {distinct('device')}; run time {wall / 60:.1f} min summed over runs (workers overlap); "
+        f"recorded {min(r.created_at for r in rows)} to {max(r.created_at for r in rows)}",
     ]
-    if budget_meta.get("seeds") and sorted(budget_meta["seeds"]) != sorted({r.seed for r in records}):
-        lines.append(f"- note: the budget's protocol seeds are {budget_meta['seeds']}")
+    if budget_meta and sorted(budget_meta.seeds) != sorted({r.seed for r in rows}):
+        lines.append(f"- note: the budget's protocol seeds are {list(budget_meta.seeds)}")
     return "\n".join(lines)
 
 
@@ -238,15 +238,15 @@ def csv_report(
         ours.insert(0, "source", "ours")
         reported = pd.DataFrame(
             {
-                "source": f"reported: {r['source']}",
-                "task": r["task"],
-                "model": r["method"],
-                "metric": r["metric"],
-                "mean": r["value"],
-                "std": r["spread"] if r.get("spread_kind") == "std" else math.nan,
-                "sem": r["spread"] if r.get("spread_kind") == "s.e." else math.nan,
+                "source": f"reported: {r.source}",
+                "task": r.task,
+                "model": r.method,
+                "metric": r.metric,
+                "mean": r.value,
+                "std": r.spread if r.spread_kind == "std" else math.nan,
+                "sem": r.spread if r.spread_kind == "s.e." else math.nan,
             }
-            for r in store.suite_meta(suite, v).get("reported", [])
+            for r in (store.description(suite, v) or EMPTY).reported
         )
         for frame in (ours, reported):
             frame.insert(0, "budget", b)

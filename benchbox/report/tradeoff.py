@@ -1,6 +1,6 @@
 """Sampling trade-off blocks: a model and its sampling variants (DDIM step counts, a guidance sweep) as the points
 of one curve, with the sampling settings that differ between them as the first columns and, beside the quality
-metrics, the cost and class accuracy that trade against them."""
+metrics, the cost and class accuracy that trade against them (the values the catalogue marks `tradeoff`)."""
 
 from __future__ import annotations
 
@@ -8,39 +8,36 @@ from typing import Any
 
 import pandas as pd
 
-# value name prefixes each block shows when present: quality, the diversity/fidelity pair, class accuracy, cost
-COLUMNS = ("fd_", "fid", "precision_", "recall_", "class_accuracy_", "nfe_per_sample", "seconds_per_sample")
+from benchbox.description import ModelRow
+from benchbox.report.format import arrow_label, decimals, definition, format_value, markdown_table
 
 
 def tradeoff_blocks(
-    summary: pd.DataFrame, models: list[dict[str, Any]], task: str, budget: str, metric_meta: dict[str, Any]
+    summary: pd.DataFrame, models: tuple[ModelRow, ...], task: str, budget: str, columns: list[str]
 ) -> list[str]:
-    """One Markdown table per model with variants in the task's rows: a row per sampling setting, ordered by it."""
-    from benchbox.report.tables import arrow_label, format_value
-
+    """One Markdown table per model with variants in the task's rows: a row per sampling setting, ordered by it.
+    `columns` are the table's value names in order; the block shows those the catalogue marks as trade-off values."""
     sub = summary[summary["task"] == task]
+    present = set(sub["metric"])
+    metrics = [m for m in columns if m in present and (v := definition(m)) is not None and v.tradeoff]
     blocks = []
-    for base in (m for m in models if budget in m.get("sampling", {})):
-        rows = [base] + [m for m in models if m.get("variant_of") == base["name"]]
-        settings = {r["name"]: r["sampling"][budget] for r in rows if r["name"] in set(sub["model"])}
+    for base in (m for m in models if budget in m.sampling):
+        rows = [base] + [m for m in models if m.variant_of == base.name]
+        settings = {r.name: r.sampling[budget] for r in rows if r.name in set(sub["model"])}
         if len(settings) < 2:
             continue
-        fields = list(base["sampling"][budget])
-        metrics = [m for m in sub["metric"].unique() if m.startswith(COLUMNS) or m in COLUMNS]
-        metrics = sorted(metrics, key=lambda m: next(i for i, p in enumerate(COLUMNS) if m.startswith(p)))
-        header = ["row", *fields, *(arrow_label(m, metric_meta) for m in metrics)]
-        lines = [header, ["---"] * len(header)]
+        fields = list(base.sampling[budget])
+        lines = [["row", *fields, *(arrow_label(m) for m in metrics)]]
         for name, setting in sorted(settings.items(), key=lambda kv: tuple(order_key(kv[1][f]) for f in fields)):
             cells = sub[sub["model"] == name].set_index("metric")
             values = [
-                format_value(cells.loc[m, "mean"], cells.loc[m, "std"], metric_meta.get(m, {}).get("decimals", 3))
-                if m in cells.index
-                else "—"
+                format_value(cells.loc[m, "mean"], cells.loc[m, "std"], decimals(m)) if m in cells.index else "—"
                 for m in metrics
             ]
             lines.append([name, *(f"{setting[f]}" for f in fields), *values])
-        table = "\n".join("| " + " | ".join(r) + " |" for r in lines)
-        blocks.append(f"**Sampling trade-off of `{base['name']}`** (one trained network per seed):\n\n{table}")
+        blocks.append(
+            f"**Sampling trade-off of `{base.name}`** (one trained network per seed):\n\n{markdown_table(lines)}"
+        )
     return blocks
 
 

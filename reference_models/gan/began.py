@@ -37,20 +37,23 @@ def convergence_measure(real_loss: float, fake_loss: float, gamma: float) -> flo
 
 
 class BEGANBalance:
-    """The one piece of state BEGAN's losses carry: k_t, starting at 0 as in the paper."""
+    """BEGAN's losses with the one piece of state they carry, k_t (starting at 0 as in the paper): the loss one
+    training run uses (reference_models.gan.losses.TrainingLoss), made by the "began" row of the loss table."""
+
+    g_reads_real = True  # the balance reads L(x) at the generator step
 
     def __init__(self, gamma: float, lambda_k: float) -> None:
         self.gamma = gamma
         self.lambda_k = lambda_k
         self.k = 0.0
 
-    def d_loss(self, real_errors: Tensor, fake_errors: Tensor) -> Tensor:
+    def d(self, real_errors: Tensor, fake_errors: Tensor) -> Tensor:
         return began_d_loss(real_errors, fake_errors, self.k)
 
-    def g_loss(self, fake_errors: Tensor) -> Tensor:
+    def g(self, real_errors: Tensor | None, fake_errors: Tensor) -> Tensor:
         return began_g_loss(fake_errors)
 
-    def update(self, real_errors: Tensor, fake_errors: Tensor) -> dict[str, Tensor]:
+    def after_g_step(self, real_errors: Tensor, fake_errors: Tensor) -> dict[str, Tensor]:
         """Advance k_t after a generator step; returns k_t and the convergence measure for the log."""
         real, fake = float(real_errors.mean()), float(fake_errors.mean())
         self.k = began_k_update(self.k, real, fake, self.gamma, self.lambda_k)

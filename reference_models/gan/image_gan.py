@@ -17,7 +17,7 @@ from reference_models.gan.trainer import GANTrainer, TrainSettings, check_settin
 class ImageGANConfig:
     """One GAN of the zoo on images. Defaults: DCGAN (Radford et al. 2016) with the non-saturating loss."""
 
-    loss: str = "non_saturating"  # a row of reference_models.gan.losses.LOSSES, or "began"
+    loss: str = "non_saturating"  # a row of reference_models.gan.losses.LOSSES ("began": BEGAN's auto-encoder D)
     conditioning: str = "none"  # "cgan", "acgan" or "infogan" (reference_models.gan.conditional)
     z_dim: int = 100  # DCGAN's 100-d latent (labels or InfoGAN codes are appended to it)
     base_width: int = 64  # channels of the widest-resolution hidden layer (PyTorch's DCGAN example: ngf = ndf = 64)
@@ -108,6 +108,6 @@ class ImageGAN(GANTrainer):
         super().__init__(generator, discriminator, train_settings(c), conditioner, ctx.sample_shape, ctx.device)
 
 
-@register_model("image_gan", ImageGANConfig, check=check_config)
+@register_model("image_gan", ImageGANConfig, check=check_config, cost=lambda c: c.n_critic)  # D steps per G step
 def build_image_gan(config: ImageGANConfig, ctx: ModelContext) -> ImageGAN:
     return ImageGAN(config, ctx)

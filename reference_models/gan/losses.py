@@ -1,7 +1,9 @@
-"""GAN losses as a table of pure functions of discriminator outputs ("logits").
+"""GAN losses as a table of pure functions of discriminator outputs ("logits"), and BEGAN's, which carries state.
 
 Every row gives d(real, fake) and g(real, fake), both means over the batch. g takes the real logits
 too so that relativistic losses fit the same row shape; the others ignore them (the trainer passes None).
+A row's start(settings) makes the loss one training run uses (TrainingLoss): a stateless row is its own, BEGAN's
+row makes a fresh k_t balance (reference_models.gan.began) that advances after each generator step.
 """
 
 from __future__ import annotations
@@ -9,34 +11,83 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from benchbox.errors import BenchboxError, UnknownNameError
+from reference_models.gan.began import BEGANBalance
 from reference_models.gan.fgan import DIVERGENCES, fgan_alternative_g_loss, fgan_d_loss, fgan_g_loss
+
+if TYPE_CHECKING:
+    from reference_models.gan.trainer import TrainSettings
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
+class TrainingLoss(Protocol):
+    """A loss as one training run uses it; its state (if any) goes into the trainer's checkpoint."""
+
+    g_reads_real: bool  # the generator step passes the real batch's critic outputs (computed without gradients)
+
+    def d(self, real: Tensor, fake: Tensor) -> Tensor: ...
+
+    def g(self, real: Tensor | None, fake: Tensor) -> Tensor: ...
+
+    def after_g_step(self, real: Tensor | None, fake: Tensor) -> dict[str, Tensor]:
+        """Advance the state on the generator step's detached critic outputs; returns values for the log."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True)
 class AdversarialLoss:
+    """A stateless row: pure d and g, so the row itself is the loss of every run."""
+
     name: str
     d: LossFn
     g: LossFn
     citation: str
     g_reads_real: bool = False  # relativistic losses compare with real outputs in the generator's loss too
 
+    def start(self, settings: TrainSettings) -> TrainingLoss:
+        return self
 
-LOSSES: dict[str, AdversarialLoss] = {}
+    def after_g_step(self, real: Tensor | None, fake: Tensor) -> dict[str, Tensor]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class StatefulLoss:
+    """A row whose loss carries state through a run (BEGAN's k_t): start makes a fresh one from the settings."""
+
+    name: str
+    start: Callable[[TrainSettings], TrainingLoss]
+    citation: str
+
+
+LOSSES: dict[str, AdversarialLoss | StatefulLoss] = {}
 
 
 def register_loss(name: str, d: LossFn, g: LossFn, citation: str, g_reads_real: bool = False) -> None:
     LOSSES[name] = AdversarialLoss(name, d, g, citation, g_reads_real)
 
 
-def get_loss(name: str) -> AdversarialLoss:
+def register_stateful_loss(name: str, start: Callable[[TrainSettings], TrainingLoss], citation: str) -> None:
+    LOSSES[name] = StatefulLoss(name, start, citation)
+
+
+def get_loss(name: str) -> AdversarialLoss | StatefulLoss:
     if name not in LOSSES:
         raise UnknownNameError("GAN loss", name, list(LOSSES))
     return LOSSES[name]
@@ -150,6 +201,14 @@ for _div in DIVERGENCES.values():  # f-GAN: one row per divergence of reference_
         partial(fgan_alternative_g_loss, _div),
         f"{_div.citation}, section 3.2",
     )
+
+
+def began_loss(settings: TrainSettings) -> BEGANBalance:
+    """BEGAN's loss for one run: k_0 = 0, the settings' γ and λ_k (Berthelot et al. 2017, section 3.4)."""
+    return BEGANBalance(settings.began_gamma, settings.began_lambda_k)
+
+
+register_stateful_loss("began", began_loss, "Berthelot et al. 2017")
 
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:

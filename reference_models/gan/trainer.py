@@ -15,7 +15,6 @@ from torch import Tensor, nn
 
 from benchbox.errors import BenchboxError
 from reference_models.ema import EMA
-from reference_models.gan.began import BEGANBalance
 from reference_models.gan.conditional import Conditioner
 from reference_models.gan.losses import get_loss, gradient_penalty
 
@@ -26,7 +25,7 @@ SAMPLE_CHUNK = 10_000  # generator forward passes at sampling time take at most 
 class TrainSettings:
     """The loop's knobs, shared by every GAN: loss, optimiser, critic steps, regularisers, generator EMA."""
 
-    loss: str  # a row of reference_models.gan.losses.LOSSES, or "began"
+    loss: str  # a row of reference_models.gan.losses.LOSSES
     batch_size: int  # (packed) examples per discriminator step
     lr_g: float
     lr_d: float
@@ -53,8 +52,7 @@ def make_optimizer(params: Any, settings: TrainSettings, lr: float) -> torch.opt
 
 def check_settings(settings: TrainSettings) -> None:
     """Refuse settings the trainer cannot run: unknown loss or optimiser, out-of-range numbers."""
-    if settings.loss != "began":
-        get_loss(settings.loss)
+    get_loss(settings.loss)
     if settings.optimizer not in OPTIMIZERS:
         raise BenchboxError(f"unknown optimizer '{settings.optimizer}'", f"use {' or '.join(OPTIMIZERS)}")
     problems = []
@@ -88,8 +86,7 @@ class GANTrainer:
     ) -> None:
         check_settings(settings)
         self.settings = settings
-        self.began = BEGANBalance(settings.began_gamma, settings.began_lambda_k) if settings.loss == "began" else None
-        self.loss = None if self.began else get_loss(settings.loss)
+        self.loss = get_loss(settings.loss).start(settings)
         self.generator = generator.to(device)
         self.discriminator = discriminator.to(device)
         self.conditioner = conditioner
@@ -114,10 +111,7 @@ class GANTrainer:
         real_out, real_aux = self._critic(real, real_labels)
         fake_out, fake_aux = self._critic(fake, latent.labels)
         logs: dict[str, Tensor] = {}
-        if self.began:
-            d_loss = self.began.d_loss(real_out, fake_out)
-        else:
-            d_loss = self.loss.d(real_out, fake_out)
+        d_loss = self.loss.d(real_out, fake_out)
         aux = self.conditioner.d_aux_loss(real_aux, real_labels, fake_aux, latent, logs)
         if aux is not None:
             d_loss = d_loss + aux
@@ -164,23 +158,19 @@ class GANTrainer:
         latent = self.conditioner.latent(real.shape[0], self.device)
         fake = self.generator(latent.z)
         fake_out, fake_aux = self._critic(fake, latent.labels)
+        real_out = None
+        if self.loss.g_reads_real:  # relativistic losses and BEGAN's balance; D is frozen, D(x) a constant to G
+            with torch.no_grad():
+                real_out = self._critic(real, real_labels)[0]
+        g_loss = self.loss.g(real_out, fake_out)
         logs: dict[str, Tensor] = {}
-        if self.began:
-            with torch.no_grad():  # BEGAN's balance reads L(x) at the generator step
-                real_out, _ = self._critic(real, real_labels)
-            g_loss = self.began.g_loss(fake_out)
-            logs.update(self.began.update(real_out.detach(), fake_out.detach()))
-        else:
-            real_out = self._critic(real, real_labels)[0] if self.loss.g_reads_real else None
-            g_loss = self.loss.g(real_out, fake_out)
         aux = self.conditioner.g_aux_loss(fake_aux, latent, logs)
         if aux is not None:
             g_loss = g_loss + aux
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
-        logs["g_loss"] = g_loss.detach()
-        return logs
+        return {**logs, **self.loss.after_g_step(real_out, fake_out.detach()), "g_loss": g_loss.detach()}
 
     def _sampling_generator(self) -> nn.Module:
         if self.ema is not None:
@@ -211,8 +201,8 @@ class GANTrainer:
         }
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
-        if self.began is not None:
-            state["began"] = self.began.state_dict()
+        if loss_state := self.loss.state_dict():  # a loss with state (BEGAN's k_t) under its name; others add no key
+            state[self.settings.loss] = loss_state
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -222,5 +212,4 @@ class GANTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
-        if self.began is not None:
-            self.began.load_state_dict(state["began"])
+        self.loss.load_state_dict(state.get(self.settings.loss, {}))

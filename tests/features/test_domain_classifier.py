@@ -8,11 +8,12 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
+from benchbox.catalogue import value_name as metric_name
 from benchbox.checkpoint import save_atomic
 from benchbox.data import LabeledImages
 from benchbox.data.digits import labeled_data_hash
 from benchbox.errors import BenchboxError
-from benchbox.features import Extractor, ExtractorOptions, metric_name
+from benchbox.features import Extractor, ExtractorOptions
 from benchbox.features import domain_classifier as dc
 from benchbox.registry import DATASETS, EXTRACTORS
 

@@ -1,6 +1,8 @@
 """BEGAN (Berthelot et al. 2017): its losses, k_t balance and convergence measure against the paper's formulas by hand;
 the auto-encoder discriminator against an independent functional re-implementation."""
 
+import io
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,6 +16,8 @@ from reference_models.gan.began import (
     began_k_update,
     convergence_measure,
 )
+from reference_models.gan.losses import get_loss
+from reference_models.gan.trainer import TrainSettings, check_settings
 
 REAL = [0.2, 0.4, 0.9]  # per-sample reconstruction losses L(x)
 FAKE = [0.1, 0.7]  # per-sample reconstruction losses L(G(z))
@@ -85,9 +89,9 @@ def test_balance_starts_at_zero_and_advances_k_as_the_formula_says():
         k_before = balance.k
         real_t, fake_t = torch.tensor(real, dtype=torch.float64), torch.tensor(fake, dtype=torch.float64)
         # the losses read the k of before the update
-        assert balance.d_loss(real_t, fake_t).item() == pytest.approx(mean(real) - k_before * mean(fake))
-        assert balance.g_loss(fake_t).item() == pytest.approx(mean(fake))
-        logs = balance.update(real_t, fake_t)
+        assert balance.d(real_t, fake_t).item() == pytest.approx(mean(real) - k_before * mean(fake))
+        assert balance.g(real_t, fake_t).item() == pytest.approx(mean(fake))
+        logs = balance.after_g_step(real_t, fake_t)
         assert balance.k == pytest.approx(k, abs=1e-12)
         assert float(logs["began_k"]) == pytest.approx(k, abs=1e-6)
         assert float(logs["convergence"]) == pytest.approx(m, rel=1e-6)
@@ -95,16 +99,69 @@ def test_balance_starts_at_zero_and_advances_k_as_the_formula_says():
 
 def test_balance_state_round_trips():
     balance = BEGANBalance(0.5, 0.1)
-    balance.update(torch.tensor([1.0]), torch.tensor([0.2]))
-    balance.update(torch.tensor([0.6]), torch.tensor([0.2]))
+    balance.after_g_step(torch.tensor([1.0]), torch.tensor([0.2]))
+    balance.after_g_step(torch.tensor([0.6]), torch.tensor([0.2]))
     state = balance.state_dict()
     other = BEGANBalance(0.5, 0.1)
     other.load_state_dict(state)
     assert other.k == balance.k == pytest.approx(0.04)
     real, fake = torch.tensor([0.3]), torch.tensor([0.05])
-    balance.update(real, fake)
-    other.update(real, fake)
+    balance.after_g_step(real, fake)
+    other.after_g_step(real, fake)
     assert other.k == balance.k == pytest.approx(0.04 + 0.1 * (0.15 - 0.05))
+
+
+def t(xs: list[float]) -> torch.Tensor:
+    return torch.tensor(xs, dtype=torch.float64)
+
+
+def began_run(gamma: float, lambda_k: float):
+    """BEGAN's loss for one run, made by its row of the loss table as the trainer makes it."""
+    settings = TrainSettings("began", batch_size=2, lr_g=1e-4, lr_d=1e-4, began_gamma=gamma, began_lambda_k=lambda_k)
+    check_settings(settings)
+    return get_loss("began").start(settings)
+
+
+def test_loss_table_row_drives_the_balance_as_the_paper_says():
+    """Two training steps through the interface the trainer uses: d on the discriminator step, g and after_g_step
+    on the generator step, each value computed by hand from L_D = L(x) − k_t L(G(z)), L_G = L(G(z)),
+    k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1), M = L(x) + |γ L(x) − L(G(z))|, with γ = 0.4, λ_k = 0.5."""
+    loss = began_run(gamma=0.4, lambda_k=0.5)
+    assert loss.g_reads_real  # the balance needs L(x) at the generator step
+    assert loss.state_dict() == {"k": 0.0}  # k_0 = 0
+    # step 1: k_0 = 0, so L_D = L(x) = (0.5 + 1.5)/2 = 1.0; L_G = (0.1 + 0.3)/2 = 0.2
+    assert loss.d(t([0.5, 1.5]), t([0.2, 0.6])).item() == pytest.approx(1.0, rel=1e-12)
+    assert loss.g(t([0.8, 1.2]), t([0.1, 0.3])).item() == pytest.approx(0.2, rel=1e-12)
+    logs = loss.after_g_step(t([0.8, 1.2]), t([0.1, 0.3]))  # L(x) = 1.0, L(G) = 0.2: k_1 = 0.5 · (0.4 − 0.2) = 0.1
+    assert loss.state_dict()["k"] == pytest.approx(0.1, abs=1e-12)
+    assert float(logs["began_k"]) == pytest.approx(0.1, abs=1e-7)
+    assert float(logs["convergence"]) == pytest.approx(1.0 + 0.2, rel=1e-6)
+    # step 2: L_D = (0.6 + 1.0)/2 − 0.1 · (0.4 + 0.8)/2 = 0.8 − 0.06 = 0.74; L_G = (0.2 + 0.4)/2 = 0.3
+    assert loss.d(t([0.6, 1.0]), t([0.4, 0.8])).item() == pytest.approx(0.74, rel=1e-12)
+    assert loss.g(None, t([0.2, 0.4])).item() == pytest.approx(0.3, rel=1e-12)  # L_G does not read L(x)
+    logs = loss.after_g_step(t([0.4, 0.6]), t([0.2, 0.4]))  # L(x) = 0.5, L(G) = 0.3: 0.1 + 0.5 · (0.2 − 0.3) = 0.05
+    assert loss.state_dict()["k"] == pytest.approx(0.05, abs=1e-12)
+    assert float(logs["convergence"]) == pytest.approx(0.5 + 0.1, rel=1e-6)
+    # and the clip: L(x) = 0.1, L(G) = 1.0 → 0.05 + 0.5 · (0.04 − 1.0) < 0 → k = 0
+    assert float(loss.after_g_step(t([0.1]), t([1.0]))["began_k"]) == 0.0
+
+
+def test_loss_table_row_state_round_trips_and_each_run_has_its_own():
+    loss = began_run(gamma=0.5, lambda_k=0.1)
+    loss.after_g_step(torch.tensor([1.0]), torch.tensor([0.2]))  # k = 0.1 · (0.5 − 0.2) = 0.03
+    fresh = began_run(gamma=0.5, lambda_k=0.1)
+    assert fresh.state_dict() == {"k": 0.0}  # a second run starts at k_0 = 0, not where the first one is
+    buffer = io.BytesIO()
+    torch.save(loss.state_dict(), buffer)
+    buffer.seek(0)
+    fresh.load_state_dict(torch.load(buffer, weights_only=True))
+    assert fresh.state_dict() == loss.state_dict() == {"k": pytest.approx(0.03)}
+    real, fake = torch.tensor([0.5, 0.7]), torch.tensor([0.1, 0.3])
+    assert fresh.d(real, fake).item() == loss.d(real, fake).item() == pytest.approx(0.6 - 0.03 * 0.2)
+    assert {k: float(v) for k, v in fresh.after_g_step(real, fake).items()} == {
+        k: float(v) for k, v in loss.after_g_step(real, fake).items()
+    }
+    assert fresh.state_dict() == loss.state_dict() == {"k": pytest.approx(0.03 + 0.1 * (0.3 - 0.2))}
 
 
 # image size → (side of the code's last feature map, number of ×2 steps), DCGAN's layouts written out here

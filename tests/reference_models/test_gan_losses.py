@@ -5,9 +5,10 @@ import math
 import pytest
 import torch
 
-from benchbox.errors import BenchboxError
+from benchbox.errors import BenchboxError, UnknownNameError
 from reference_models.gan.fgan import DIVERGENCES
-from reference_models.gan.losses import LOSSES, get_loss, gradient_penalty
+from reference_models.gan.losses import LOSSES, AdversarialLoss, get_loss, gradient_penalty
+from reference_models.gan.trainer import TrainSettings, check_settings
 
 REAL = [0.5, -1.2, 2.0]
 FAKE = [-0.3, 1.1]
@@ -68,9 +69,28 @@ def test_loss_matches_formula(name):
 
 
 def test_every_registered_loss_is_checked_here():
-    """The f-GAN rows are checked by hand in test_fgan.py."""
+    """The f-GAN rows are checked by hand in test_fgan.py, BEGAN's (a loss with state) in test_began.py."""
     fgan = {f"fgan_{name}{suffix}" for name in DIVERGENCES for suffix in ("", "_alt")}
-    assert set(LOSSES) == set(EXPECTED) | fgan
+    assert set(LOSSES) == set(EXPECTED) | fgan | {"began"}
+
+
+def settings(loss: str) -> TrainSettings:
+    return TrainSettings(loss, batch_size=2, lr_g=1e-4, lr_d=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(set(LOSSES) - {"began"}))
+def test_stateless_rows_train_with_their_own_functions_and_no_state(name):
+    """A run of a stateless loss uses the row's d and g, logs nothing after the generator step and has no state,
+    so its checkpoints keep the keys they had before losses could carry state."""
+    row = get_loss(name)
+    assert isinstance(row, AdversarialLoss)
+    loss = row.start(settings(name))
+    real, fake = torch.tensor(REAL[: len(FAKE)]), torch.tensor(FAKE)
+    assert loss.d(real, fake).item() == row.d(real, fake).item()
+    assert loss.g(real, fake).item() == row.g(real, fake).item()
+    assert loss.g_reads_real == (name in ("rsgan", "rasgan", "ralsgan"))
+    assert loss.after_g_step(real, fake) == {}
+    assert loss.state_dict() == {}
 
 
 def test_rsgan_refuses_unpaired_batches():
@@ -93,6 +113,14 @@ def test_relativistic_losses_see_only_differences():
 def test_unknown_loss_names_the_known_ones():
     with pytest.raises(BenchboxError, match="hinge"):
         get_loss("nonexistent")
+    with pytest.raises(UnknownNameError, match="choose one of: began, fgan_gan, .*hinge") as error:
+        check_settings(settings("nonexistent"))  # the trainer checks its loss against the same table
+    assert "\n" not in str(error.value)
+
+
+def test_trainer_settings_take_every_row_of_the_table():
+    for name in LOSSES:
+        check_settings(settings(name))
 
 
 def test_gradient_penalty_on_linear_critic():

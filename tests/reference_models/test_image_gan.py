@@ -12,6 +12,7 @@ from benchbox.errors import BenchboxError
 from benchbox.model import Model, ModelContext
 from benchmarks.digits import SUITE, TASK
 from benchmarks.gan_zoo import MODELS
+from reference_models.gan.began import BEGANDiscriminator
 from reference_models.gan.image_gan import ImageGAN
 
 CPU = torch.device("cpu")
@@ -173,7 +174,7 @@ def test_sampling_is_deterministic_and_state_round_trips_with_ema(name):
     assert torch.equal(a, c)
     assert (labels is None and other_labels is None) or torch.equal(labels, other_labels)
     if name == "began":
-        assert other.began.k == gan.began.k
+        assert other.loss.k == gan.loss.k > 0  # BEGAN's k_t is restored too
     # training goes on identically from the restored state
     torch.manual_seed(5)
     gan.train_step(batch(gan, TASK.stream(1, CPU)))
@@ -182,6 +183,29 @@ def test_sampling_is_deterministic_and_state_round_trips_with_ema(name):
     after = gan.sample(12, torch.Generator().manual_seed(3))
     assert not torch.equal(after, a)
     assert torch.equal(after, other.sample(12, torch.Generator().manual_seed(3)))
+
+
+NETS_AND_OPTIMIZERS = {"generator", "discriminator", "opt_g", "opt_d", "ema"}
+
+
+@pytest.mark.parametrize("name", ["dcgan", "rasgan", "wgan-gp", "began"])
+def test_checkpoint_holds_began_k_under_began_and_nothing_more_for_other_losses(name):
+    gan = build(name)
+    train(gan, 2)
+    state = gan.state_dict()
+    if name != "began":
+        assert set(state) == NETS_AND_OPTIMIZERS  # as written before losses could carry state
+        build(name).load_state_dict(saved_and_loaded(state))
+        return
+    assert set(state) == NETS_AND_OPTIMIZERS | {"began"} and state["began"] == {"k": gan.loss.k}
+    state["began"] = {"k": 0.25}  # a checkpoint's k_t is the one training goes on from
+    other = build(name)
+    other.load_state_dict(saved_and_loaded(state))
+    assert other.loss.k == 0.25
+    logs = train(other, 1)
+    assert logs["began_k"] == pytest.approx(other.loss.k) and other.loss.k != 0.25
+    # from the loaded k, not from k_0 = 0: |k_{t+1} − k_t| = λ_k |γ L(x) − L(G(z))| ≤ λ_k M, M = L(x) + |γ L(x) − L(G(z))|
+    assert abs(other.loss.k - 0.25) <= other.loss.lambda_k * logs["convergence"] * (1 + 1e-6)
 
 
 def test_ema_samples_differ_from_the_live_generator():
@@ -196,7 +220,7 @@ def test_ema_samples_differ_from_the_live_generator():
 
 def test_began_uses_the_auto_encoder_discriminator_and_refuses_conditioning():
     gan = build("began")
-    assert gan.began is not None and gan.began.k == 0.0
+    assert isinstance(gan.discriminator, BEGANDiscriminator) and gan.loss.k == 0.0
     logs = train(gan, 1)
     assert {"began_k", "convergence"} <= set(logs) and 0.0 <= logs["began_k"] <= 1.0
     for conditioning in ("cgan", "acgan", "infogan"):

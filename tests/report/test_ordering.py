@@ -6,10 +6,11 @@ from itertools import combinations
 import pytest
 from scipy import stats
 
+from benchbox.description import ModelRow, SuiteDescription
 from benchbox.report.ordering import Pairing, disagreeing_pairs, our_metric, ranks
 from benchbox.report.tables import markdown_tables
-from benchbox.store import DIVERGED
-from benchbox.testing import result_record
+from benchbox.suite import ReportedResult
+from benchbox.testing import result_record, run_record
 
 
 def record(model, metric, value, seed=0):
@@ -19,28 +20,17 @@ def record(model, metric, value, seed=0):
 
 
 def reported(method, value, ours):
-    return {
-        "source": "Paper 2018",
-        "method": method,
-        "task": "t",
-        "metric": "fid",
-        "value": value,
-        "spread": 1.0,
-        "spread_kind": "std",
-        "comparable_to": ours,
-        "note": "",
-    }
+    return ReportedResult("Paper 2018", method, "t", "fid", value, 1.0, "std", comparable_to=ours)
 
 
-META = {
-    "metrics": [
-        {"name": "fd_x", "higher_is_better": False, "decimals": 2, "description": ""},
-        {"name": "precision_x", "higher_is_better": True, "decimals": 3, "description": ""},
-        {"name": "fid", "higher_is_better": False, "decimals": 2, "description": ""},
-    ],
-    "models": [{"name": m, "description": ""} for m in ("a", "b", "c", "d")],
-    "reported": [reported("A", 10.0, "a"), reported("B", 20.0, "b"), reported("C", 30.0, "c"), reported("D", 5, "")],
-}
+META = SuiteDescription(
+    description="",
+    tasks=(),
+    models=tuple(ModelRow(m) for m in ("a", "b", "c", "d")),
+    values=("fd_x", "precision_x", "fid"),  # the catalogue's fd and precision in a space "x", and canonical FID
+    budgets={},
+    reported=(reported("A", 10.0, "a"), reported("B", 20.0, "b"), reported("C", 30.0, "c"), reported("D", 5, "")),
+)
 
 
 def test_ranks_best_first_with_shared_ties():
@@ -63,7 +53,7 @@ def test_report_orders_models_and_gives_kendall_tau():
     # ours: a = 3, b = 1, c = 2 (fd_x, lower is better): order b < c < a; reported A < B < C
     ours = {"a": 3.0, "b": 1.0, "c": 2.0}
     records = [record(m, "fd_x", v) for m, v in ours.items()] + [record(m, "precision_x", 0.5) for m in ours]
-    text = markdown_tables(records, META, 1, "short")
+    text = markdown_tables(records, [], META, 1, "short")
     assert "| A | 10 ± 1 | 1 | a | 3.00 | 3 |" in text
     assert "| B | 20 ± 1 | 2 | b | 1.00 | 1 |" in text
     assert "| D | 5 ± 1 | — | — | — | — |" in text  # no comparable model: listed, not ranked
@@ -79,8 +69,9 @@ def test_report_orders_models_and_gives_kendall_tau():
 
 
 def test_diverged_runs_are_listed_and_kept_out_of_the_means():
-    records = [record("a", "fd_x", 2.0, seed=0), record("a", "fd_x", 4.0, seed=1), record("b", DIVERGED, 7, seed=0)]
-    text = markdown_tables(records, META, 1, "short")
+    records = [record("a", "fd_x", 2.0, seed=0), record("a", "fd_x", 4.0, seed=1)]
+    runs = [run_record(suite="s", task="t", model="b", seed=0, budget="short", status="diverged", step=7)]
+    text = markdown_tables(records, runs, META, 1, "short")
     assert "t/b/seed0 at step 7" in text
     assert "| a | 2 | 3.00 ± 1.41 |" in text
-    assert DIVERGED not in text.split("**Diverged runs**")[0]
+    assert "| b |" not in text.split("#### Ordering")[0]  # no row in our table, no number: only the listing

@@ -2,7 +2,7 @@
 
 from benchbox.report.tables import markdown_tables
 from benchbox.report.tradeoff import order_key
-from benchbox.runner import suite_meta
+from benchbox.runner.describe import describe_suite
 from benchbox.testing import result_record
 from benchmarks.digits import SUITE as DIGITS
 
@@ -27,7 +27,7 @@ def records():
 
 
 def test_the_guidance_sweep_is_one_block_ordered_by_scale():
-    text = markdown_tables(records(), suite_meta(DIGITS), 1, "short")
+    text = markdown_tables(records(), [], describe_suite(DIGITS), 1, "short")
     block = text[text.index("**Sampling trade-off of `ddpm-cfg`**") :]
     lines = [line for line in block.splitlines() if line.startswith("| ddpm-cfg")]
     # w is the one setting the rows differ in; the base row samples at the config's w = 1

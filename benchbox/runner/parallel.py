@@ -14,18 +14,20 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm import tqdm
 
 from benchbox.data import data_dir_option, set_data_dir
-from benchbox.runner import Cell, Runner, RunOutcome, resolve_models
+from benchbox.runner.cells import Cell, RunOutcome, model_cost, resolve_models
 from benchbox.store import ResultStore
-from benchbox.suite import load_suite
+from benchbox.suites import load_suite
 
 
 @dataclass(frozen=True)
 class WorkerSetup:
+    runner: type  # the Runner class (benchbox.runner.run.Runner), built anew in each worker
     suite_ref: str  # the suite name or file path, reloaded in each worker
     store_path: Path
     device: str
@@ -34,7 +36,7 @@ class WorkerSetup:
     data_dir: str | None = None  # --data-dir, for the dataset loaders
 
 
-_runner: Runner | None = None
+_runner: Any = None  # this worker's Runner
 
 
 PARENT_POLL_S = 2.0  # how often a worker checks that the process that started it is still there
@@ -56,7 +58,7 @@ def _init_worker(setup: WorkerSetup) -> None:
     torch.set_num_threads(setup.threads)
     set_data_dir(setup.data_dir)
     suite = load_suite(setup.suite_ref)
-    _runner = Runner(
+    _runner = setup.runner(
         suite, ResultStore(setup.store_path), torch.device(setup.device), resume=setup.resume, progress=False
     )
 
@@ -70,21 +72,32 @@ def _run_one(task: str, model: str, seed: int, budget: str) -> tuple[str, str]:
     return outcome.status, outcome.detail
 
 
-def run_parallel(runner: Runner, suite_ref: str, cells: list[Cell], jobs: int) -> list[RunOutcome]:
-    """Run cells in `jobs` processes; returns outcomes in the order of `cells`."""
+def _terminate_children() -> None:
+    """End this process's worker processes now (the pool would wait for their runs to finish)."""
+    for process in multiprocessing.active_children():
+        process.terminate()
+        process.join()
+
+
+def run_parallel(runner: Any, suite_ref: str, cells: list[Cell], jobs: int) -> list[RunOutcome]:
+    """Run cells in `jobs` processes, each with a Runner like `runner`; returns outcomes in the order of `cells`."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     data_dir = data_dir_option()
     setup = WorkerSetup(
-        suite_ref, runner.store.path, runner.device.type, runner.resume, threads, str(data_dir) if data_dir else None
+        type(runner),
+        suite_ref,
+        runner.store.path,
+        runner.device.type,
+        runner.resume,
+        threads,
+        str(data_dir) if data_dir else None,
     )
     outcomes: dict[int, RunOutcome] = {}
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(setup,))
     try:
-        # Longest runs first (more steps, several critic steps per generator step), so no worker idles at the end.
-        order = sorted(
-            range(len(cells)), key=lambda i: -cells[i].budget.steps * getattr(cells[i].entry.config, "n_critic", 1)
-        )
+        # Longest runs first, by the cost their model kinds declare, so no worker idles at the end.
+        order = sorted(range(len(cells)), key=lambda i: -model_cost(cells[i].entry, cells[i].budget))
         futures = {
             pool.submit(_run_one, cells[i].task.name, cells[i].entry.name, cells[i].seed, cells[i].budget.name): i
             for i in order
@@ -96,9 +109,8 @@ def run_parallel(runner: Runner, suite_ref: str, cells: list[Cell], jobs: int) -
                 outcomes[i] = RunOutcome(cells[i], status, detail=detail)
                 bar.update()
     except BaseException:  # Ctrl-C or a failed run: stop the workers now; their checkpoints are atomic
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)
+        _terminate_children()
         raise
     pool.shutdown()
     return [outcomes[i] for i in range(len(cells))]

@@ -1,0 +1,180 @@
+"""The runner: for each cell (task × model × seed under a budget), train with checkpoints and resume, score through
+the suite's evaluation, and record the values and the run's status with their provenance."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+import benchbox.builtins  # noqa: F401  (registers the built-in model kinds, metrics and suites)
+from benchbox.catalogue import lookup
+from benchbox.device import resolve_device  # noqa: F401  (re-exported: benchbox.runner.resolve_device)
+from benchbox.errors import BenchboxError
+from benchbox.model import Model, ModelContext
+from benchbox.runner.cells import DATA_SEED_OFFSET, EVAL_SEED_OFFSET, Cell, RunOutcome, build_model, cell_protocol_hash
+from benchbox.runner.describe import describe_suite
+from benchbox.runner.parallel import run_parallel
+from benchbox.runner.records import Recorder
+from benchbox.runner.training import Trained, load_resume_state, seed_everything, train
+from benchbox.store import ResultRecord, ResultStore
+from benchbox.suite import Suite, Variant
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row a trained model gives: the run itself, or a sampling variant of it."""
+
+    name: str
+    phash: str
+    variant: Variant | None = None
+
+
+class Runner:
+    def __init__(
+        self,
+        suite: Suite,
+        store: ResultStore,
+        device: torch.device,
+        resume: bool = False,
+        on_checkpoint: Callable[[Cell, int], None] | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.suite = suite
+        self.store = store
+        self.device = device
+        self.resume = resume
+        self.on_checkpoint = on_checkpoint  # called after each checkpoint is written (tests interrupt here)
+        self.progress = progress
+        self.recorder = Recorder(suite.name, suite.version, device)
+        self.checkpoint_root = store.path.parent / "checkpoints"
+
+    def run(self, cells: list[Cell], jobs: int = 1, suite_ref: str = "") -> list[RunOutcome]:
+        """Run cells in order here, or in `jobs` worker processes that reload the suite from `suite_ref`."""
+        self.store.put_description(self.suite.name, self.suite.version, describe_suite(self.suite))
+        for task, n in {(c.task, c.budget.n_eval or self.suite.n_eval) for c in cells}:
+            self.suite.evaluation.prepare(task, n)  # e.g. train the domain classifier once, before the workers
+        if jobs > 1:
+            return run_parallel(self, suite_ref or self.suite.name, cells, jobs)
+        return [self.run_cell(cell) for cell in cells]
+
+    def run_cell(self, cell: Cell) -> RunOutcome:
+        rows = self.rows(cell)
+        path = self.checkpoint_path(cell)
+        state = load_resume_state(path, rows[0].phash) if self.resume else None
+        if self.resume and self._skip(cell, rows, state):
+            return RunOutcome(cell, "skipped")
+        seed_everything(cell.seed)
+        model = self._build(cell)
+        data = cell.task.stream(cell.seed + DATA_SEED_OFFSET, self.device)
+        try:
+            trained = train(
+                cell, model, data, path, rows[0].phash, self.device, state, self.on_checkpoint, self.progress
+            )
+            if trained.nonfinite is not None:
+                return self._diverged(cell, rows[0], trained, path)
+            return RunOutcome(cell, "done", tuple(self._evaluate(cell, model, rows, trained.seconds)))
+        except Exception as exc:  # recorded as failed, then reported as it is (one line for a BenchboxError)
+            failed = self.recorder.run(
+                cell, cell.entry.name, rows[0].phash, "failed", 0, f"{type(exc).__name__}: {exc}", 0.0
+            )
+            self.store.put([], runs=[failed])
+            raise
+
+    def _diverged(self, cell: Cell, row: Row, trained: Trained, path: Path) -> RunOutcome:
+        detail = f"non-finite loss at step {trained.step}: {trained.nonfinite}; last good checkpoint kept at {path}"
+        log.warning("%s diverged: %s", cell.label, detail)
+        run = self.recorder.run(
+            cell, row.name, row.phash, "diverged", trained.step, str(trained.nonfinite), trained.seconds
+        )
+        self.store.put([], runs=[run], replace_runs=True)
+        return RunOutcome(cell, "diverged", detail=detail)
+
+    def rows(self, cell: Cell) -> list[Row]:
+        """The run's own row, then one per sampling variant of its budget, each with its protocol hash."""
+        own = Row(cell.entry.name, cell_protocol_hash(self.suite, cell))
+        variants = cell.entry.variants_for(cell.budget)
+        return [own] + [Row(cell.entry.variant_name(v), cell_protocol_hash(self.suite, cell, v), v) for v in variants]
+
+    def checkpoint_path(self, cell: Cell) -> Path:
+        model_dir = cell.entry.name.replace(":", "_").replace("/", "_")
+        suite = self.checkpoint_root / self.suite.name / f"v{self.suite.version}"
+        return suite / cell.budget.name / cell.task.name / model_dir / f"seed{cell.seed}" / "last.pt"
+
+    def _skip(self, cell: Cell, rows: list[Row], state: dict | None) -> bool:
+        """With --resume: a run that is complete, or that diverged before (it would diverge again at the same step)."""
+        if state is not None and state["step"] >= cell.budget.steps and self._complete(cell, rows):
+            log.info("%s: already complete, skipped (--resume)", cell.label)
+            return True
+        key = self.recorder.key(cell)
+        if any(r.status == "diverged" and r.protocol_hash == rows[0].phash for r in self.store.runs(**key)):
+            log.info("%s: diverged before, skipped (--resume); run without --resume to retry", cell.label)
+            return True
+        return False
+
+    def _complete(self, cell: Cell, rows: list[Row]) -> bool:
+        """Whether the run and each of its sampling variants hold every value the suite requires."""
+        for row in rows:
+            records = self.store.records(**self.recorder.key(cell, row.name))
+            if not {r.metric for r in records if r.protocol_hash == row.phash} >= set(self.suite.metrics):
+                return False
+        return True
+
+    def _build(self, cell: Cell) -> Model:
+        """The cell's model, refused before training when it cannot give what the suite requires of it."""
+        ctx = ModelContext(tuple(cell.task.sample_shape), self.device, cell.task.num_classes)
+        model = build_model(cell.entry, cell.budget, ctx)
+        self.suite.evaluation.check_model(model, cell.task, self.suite.metrics, cell.entry.name)
+        if cell.entry.variants_for(cell.budget) and not hasattr(model, "sampling_variant"):
+            raise BenchboxError(
+                f"model '{cell.entry.name}' has sampling variants but its kind cannot sample any",
+                "remove its variants, or give the model a sampling_variant(config) method",
+            )
+        return model
+
+    def _evaluate(self, cell: Cell, model: Model, rows: list[Row], train_seconds: float) -> list[ResultRecord]:
+        """Score the trained model, then each sampling variant of it as its own row, and record them with their
+        status in one write. A variant shares the weights' own values (likelihood, reconstructions) and measures its
+        samples and their cost afresh."""
+        own, *variants = rows
+        records, wall = self._score(cell, model, own, train_seconds)
+        runs = [self.recorder.run(cell, own.name, own.phash, "done", cell.budget.steps, "", wall)]
+        shared = [r for r in records if _of_weights(r.metric)]
+        for row in variants:
+            log.info("%s: scoring sampling variant %s", cell.label, row.name)
+            sampler = model.sampling_variant(cell.entry.variant_config(cell.budget, row.variant))
+            scored, wall = self._score(cell, sampler, row, train_seconds)
+            records += scored + [replace(r, model=row.name, protocol_hash=row.phash) for r in shared]
+            runs.append(self.recorder.run(cell, row.name, row.phash, "done", cell.budget.steps, "", wall))
+        self.store.put(records, runs=runs, replace_runs=True)
+        return records
+
+    def _score(self, cell: Cell, model: Model, row: Row, train_seconds: float) -> tuple[list[ResultRecord], float]:
+        t0 = time.perf_counter()
+        generator = torch.Generator().manual_seed(cell.seed + EVAL_SEED_OFFSET)
+        n = cell.budget.n_eval or self.suite.n_eval
+        scored = self.suite.evaluation.evaluate(
+            model, cell.task, n, generator, self.device, cell.budget.name, weights_values=row.variant is None
+        )
+        wall = train_seconds + time.perf_counter() - t0
+        make = self.recorder.result
+        return [make(cell, row.name, row.phash, v.name, v.value, n, wall, v.extractor_hash) for v in scored], wall
+
+
+def _of_weights(name: str) -> bool:
+    """A value of the trained weights themselves (likelihood, reconstructions), which their sampling variants share."""
+    found = lookup(name)
+    return found is not None and found[0].of_weights
+
+
+def summarize_outcomes(outcomes: list[RunOutcome]) -> str:
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "diverged")}
+    lines = [f"{counts['done']} runs done, {counts['skipped']} already complete, {counts['diverged']} diverged"]
+    lines += [f"  diverged: {o.cell.label}: {o.detail}" for o in outcomes if o.status == "diverged"]
+    return "\n".join(lines)
