@@ -11,7 +11,7 @@ from __future__ import annotations
 from benchbox import model_metrics, pipeline, uncertainty  # noqa: F401  (class accuracy, model values, FD∞/IS∞)
 from benchbox.data import cifar10, digits, fashion_mnist  # noqa: F401  (datasets)
 from benchbox.features import clip, dinov2, domain_classifier, inception  # noqa: F401  (feature spaces)
-from benchbox.metrics import classes, distances, frechet, inception_score, kid, modes, prdc  # noqa: F401  (families)
+from benchbox.metrics import classes, clip_score, distances, frechet, inception_score, kid, modes, prdc  # noqa: F401
 from benchmarks import cifar10 as cifar10_suite  # noqa: F401, I001  (suites, last: they use all of the above)
 from benchmarks import digits as digits_suite  # noqa: F401
 from benchmarks import fashion_mnist as fashion_mnist_suite  # noqa: F401

@@ -1,4 +1,4 @@
-"""The contract between the runner and a model (see DESIGN.md, "The contracts")."""
+"""The contract between the runner and a model (see docs/architecture.md, "The contracts")."""
 
 from __future__ import annotations
 

@@ -18,27 +18,18 @@ import torch
 
 import benchbox.builtins  # noqa: F401  (registers the built-in families, feature spaces, datasets and suites)
 from benchbox import provenance
-from benchbox.catalogue import Value, register_values
 from benchbox.data.image_task import ImageTask
 from benchbox.data.images import check_images, load_images, to_uint8
 from benchbox.errors import BenchboxError
 from benchbox.features import Extractor, ExtractorOptions
 from benchbox.features.cache import FeatureCache
 from benchbox.features.extract import default_batch_size
-from benchbox.metrics.clip_score import clip_score_of_images
+from benchbox.metrics.clip_score import CLIP_SCORE, clip_score_of_images
 from benchbox.pipeline import Measured, ScoreSettings, build_extractor, check_request, measure
 from benchbox.registry import DATASETS, SUITES
 from benchbox.uncertainty import bootstrap_metric_intervals, check_infinite, infinite_n_values
 
 __all__ = ["ScoreSettings", "Scored", "build_extractor", "check_request", "load_input", "score", "score_sampler"]
-
-(CLIP_SCORE,) = register_values(
-    "clip_score",
-    ("generated images", "captions", "a CLIP feature space"),
-    Value(
-        "clip_score", True, "100·max(cos(image, caption), 0), mean over pairs (torchmetrics' w)", in_feature_space=True
-    ),
-)
 
 DEFAULT_METRICS = ("fid", "kid", "is")
 

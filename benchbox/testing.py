@@ -11,7 +11,10 @@ from typing import Any
 
 import torch
 
+from benchbox.cli import main
 from benchbox.data import LabeledImages
+from benchbox.data.images import check_images
+from benchbox.features.clip import ClipExtractor
 from benchbox.store import ResultRecord, RunRecord
 
 
@@ -90,8 +93,6 @@ class PixelExtractor:
         self.classifier = torch.randn(16, 10, generator=g, dtype=torch.float64) * 3
 
     def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        from benchbox.data.images import check_images
-
         x = check_images(images).double().mean(1, keepdim=True) / 255
         x = torch.nn.functional.adaptive_avg_pool2d(x, 4).flatten(1)
         pool = x @ self.projection
@@ -114,8 +115,6 @@ class TensorImages(torch.utils.data.Dataset):
 def fails_with(capsys: Any, args: list[str], *fragments: str) -> str:
     """For CLI tests: `benchbox args` exits 2 with one error line on stderr that contains each fragment, and no
     traceback. `capsys` is pytest's fixture. Returns the line."""
-    from benchbox.cli import main
-
     try:
         code = main(args)
     except SystemExit as exc:  # argparse usage errors
@@ -174,8 +173,6 @@ def tiny_clip_extractor(folder: Path, name: str) -> Any:
     import json
 
     import open_clip
-
-    from benchbox.features.clip import ClipExtractor
 
     path = Path(folder) / f"{name}.json"
     cfg = {

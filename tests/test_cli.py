@@ -137,7 +137,25 @@ def test_user_model_and_user_suite_file(tmp_path, monkeypatch, capsys):
 def test_list_shows_suites_models_and_metrics(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "toy2d v1" in out and "mlp_gan" in out and "reverse_kl" in out
+    assert "toy2d v1" in out and "mlp_gan" in out and "reverse_kl ↓: KL(mode histogram ‖ uniform)" in out
+    # every selectable row, sampling variants included, and each recorded value once with its direction
+    assert "ddpm, ddpm-ddim10, ddpm-ddim50, iddpm, ddpm-cfg, ddpm-cfg-w0, ddpm-cfg-w2, ddpm-cfg-w3, ddpm-cfg-w5" in out
+    assert "    fd_<space> (fid in Inception) ↓:" in out and "    nll_bits_per_dim ↓:" in out
+    assert "  kid [kid ↓, kid_std ↓]:" in out
+
+
+def test_list_of_one_suite_shows_its_rows_budgets_values_and_measured_minutes(tmp_path, capsys):
+    store = tmp_path / "r.db"
+    assert main(["-q", "run", "--suite", "toy2d", *SMOKE, "--models", "gan-ns", "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert main(["list", "--suite", "digits", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "  ddpm-ddim10: sampled from ddpm's weights by DDIM, 10 steps, η = 0" in out
+    assert "  short: 1,000 steps, seeds 0, 1, 2;" in out and "    ddpm: 2,000 steps, seeds 0, 1, 2;" in out
+    assert "  * fd_digits ↓:" in out and "    nll_bits_per_dim ↓:" in out  # required values starred
+    assert main(["list", "--suite", "toy2d", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "    measured minutes per run in " in out and "gan-ns " in out  # from the store's finished runs
 
 
 def test_unknown_suite(capsys, tmp_path):

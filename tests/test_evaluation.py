@@ -196,12 +196,19 @@ def test_no_inception_values_on_the_smoke_budget(real_scored, noise_scored):
         assert not names & set(INCEPTION_VALUES)
 
 
-def test_inception_missing_offline_is_skipped_and_the_offline_switch_restored(digits_classifier, monkeypatch):
-    """On the `full` budget Inception is tried with weights on disk only; none in a fresh cache: skipped, no error."""
+def test_inception_missing_is_skipped_without_a_download_or_a_change_to_the_environment(digits_classifier, monkeypatch):
+    """On the `full` budget Inception is tried with weights on disk only; none in a fresh cache: skipped, no error,
+    and no download is even attempted although downloads are allowed in this process."""
     monkeypatch.delenv("BENCHBOX_OFFLINE")
+    environment = dict(os.environ)
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("a run must not download weights")
+
+    monkeypatch.setattr("benchbox.features.weights.download_atomic", no_download)
     values = EVALUATION.evaluate(Noise(), TASK, 355, torch.Generator().manual_seed(0), CPU, "full")
     assert {v.name for v in values} == {*DIGITS_VALUES, "seconds_per_sample"}
-    assert "BENCHBOX_OFFLINE" not in os.environ  # evaluate set it for Inception only
+    assert dict(os.environ) == environment  # switched off by an argument, not through the environment
 
 
 def test_a_model_that_returns_too_few_samples_is_refused(digits_classifier):

@@ -46,6 +46,7 @@ SUITE = Suite(
 )
 """
 
+
 @pytest.fixture()
 def plugin(tmp_path, monkeypatch, offline_cache):
     (tmp_path / "benchbox_test_meangap.py").write_text(textwrap.dedent(PLUGIN))

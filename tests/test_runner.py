@@ -6,8 +6,11 @@ import pytest
 import torch
 
 from benchbox.provenance import git_commit
+from benchbox.report.tables import markdown_report
 from benchbox.runner import Runner, make_cells, resolve_models
+from benchbox.runner.cells import model_cost
 from benchbox.store import ResultStore
+from benchmarks.digits import SUITE as DIGITS
 from benchmarks.toy2d import SUITE
 
 SMOKE = SUITE.budget("smoke")
@@ -67,3 +70,51 @@ def test_interrupted_run_resumes_to_the_same_numbers(tmp_path):
 
     _, outcomes = run(tmp_path / "resumed.db", resume=True)
     assert [o.status for o in outcomes] == ["skipped"] * 4
+
+
+class FailsWhenSampling:
+    """Trains fine, then its sampler breaks: the run fails after training."""
+
+    examples_per_step = 8
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def train_step(self, batch):
+        return {"loss": 1.0}
+
+    def sample(self, n, generator):
+        raise RuntimeError("sampler exploded")
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+def fails_when_sampling(ctx):
+    return FailsWhenSampling(ctx)
+
+
+def test_a_run_that_fails_is_recorded_as_failed_with_its_error_and_reported(tmp_path):
+    store = ResultStore(tmp_path / "r.db")
+    runner = Runner(SUITE, store, CPU, progress=False)
+    (cell,) = make_cells(SUITE, resolve_models(SUITE, [f"{__name__}:fails_when_sampling"]), SMOKE, (0,))[:1]
+    with pytest.raises(RuntimeError, match="sampler exploded"):
+        runner.run([cell])
+    assert store.records() == []
+    (status,) = store.runs()
+    assert (status.status, status.detail) == ("failed", "RuntimeError: sampler exploded")
+    assert status.task == cell.task.name and status.model == f"{__name__}:fails_when_sampling"
+    text = markdown_report(store, "toy2d")
+    assert f"**Failed runs** (no scores recorded): ring8/{__name__}:fails_when_sampling/seed0: RuntimeError" in text
+
+
+def test_workers_start_the_runs_their_model_kinds_declare_longest():
+    """WGAN's 5 critic steps per generator step (Arjovsky et al. 2017) make its run 5× a DCGAN's of equal steps."""
+    short = DIGITS.budget("short")
+    entry = {m.name: m for m in DIGITS.models}
+    assert model_cost(entry["wgan"], short) == 5 * model_cost(entry["dcgan"], short) == 5 * short.steps
+    ddpm = entry["ddpm"]  # a kind that declares no cost: one unit per step of its own budget
+    assert model_cost(ddpm, ddpm.budget_for(short)) == ddpm.budget_for(short).steps

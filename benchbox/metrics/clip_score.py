@@ -15,9 +15,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchbox.catalogue import Value, register_values
 from benchbox.data.images import check_images
 from benchbox.errors import BenchboxError
 
+(CLIP_SCORE,) = register_values(
+    "clip_score",
+    ("generated images", "captions", "a CLIP feature space"),
+    Value(
+        "clip_score", True, "100·max(cos(image, caption), 0), mean over pairs (torchmetrics' w)", in_feature_space=True
+    ),
+)
 TORCHMETRICS_W = 100.0  # torchmetrics.multimodal.CLIPScore
 HESSEL_W = 2.5  # the paper's rescaling, which spreads the usual cosines over about [0, 1]
 

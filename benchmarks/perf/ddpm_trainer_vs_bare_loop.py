@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from benchbox.model import ModelContext
-from benchbox.suite import load_suite
+from benchbox.suites import load_suite
 from reference_models.diffusion.model import DDPM
 from reference_models.diffusion.samplers import ddim_timesteps
 from reference_models.diffusion.schedule import predict_x0, q_sample, respaced

@@ -22,7 +22,7 @@ import torch
 
 from benchbox.runner import Runner, make_cells, resolve_models
 from benchbox.store import ResultStore
-from benchbox.suite import load_suite
+from benchbox.suites import load_suite
 
 
 def main() -> None:

@@ -255,3 +255,13 @@ def test_truncated_http_download_is_a_benchbox_error_and_leaves_nothing(online, 
             download(make_spec(url="https://example.invalid/testnet.pth"), folder / "testnet.pth")
     finally:
         assert list(folder.iterdir()) == []
+
+
+def test_a_caller_that_does_not_download_gets_the_offline_error_and_no_file(online, tmp_path):
+    """Runs score mid-way with download=False: a reachable release is still not fetched, and nothing lands."""
+    source = write(tmp_path / "release" / "testnet.pth", CONTENT)
+    spec = make_spec(url=source.as_uri())
+    with pytest.raises(BenchboxError, match="not in the cache and this caller does not download"):
+        resolve_weights(spec, allow_download=False)
+    assert not (online / "weights" / "testnet.pth").exists()
+    assert resolve_weights(spec).canonical  # the same call that may download fetches it
