@@ -14,7 +14,7 @@ import torch
 import benchbox.builtins  # noqa: F401  (registers the built-in model kinds, metrics and suites)
 from benchbox.catalogue import lookup
 from benchbox.device import resolve_device  # noqa: F401  (re-exported: benchbox.runner.resolve_device)
-from benchbox.errors import BenchboxError
+from benchbox.errors import BenchboxError, StoreError
 from benchbox.model import Model, ModelContext
 from benchbox.runner.cells import DATA_SEED_OFFSET, EVAL_SEED_OFFSET, Cell, RunOutcome, build_model, cell_protocol_hash
 from benchbox.runner.describe import describe_suite
@@ -80,6 +80,8 @@ class Runner:
             if trained.nonfinite is not None:
                 return self._diverged(cell, rows[0], trained, path)
             return RunOutcome(cell, "done", tuple(self._evaluate(cell, model, rows, trained.seconds)))
+        except StoreError:  # the store itself refused (another protocol in the cell): nothing more to write there
+            raise
         except Exception as exc:  # recorded as failed, then reported as it is (one line for a BenchboxError)
             failed = self.recorder.run(
                 cell, cell.entry.name, rows[0].phash, "failed", 0, f"{type(exc).__name__}: {exc}", 0.0
