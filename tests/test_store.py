@@ -45,13 +45,3 @@ def test_path_below_a_file_is_a_store_error(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(StoreError, match="cannot open store"):
         ResultStore(tmp_path / "afile" / "r.db")
-
-
-def test_foreign_sqlite_schema_is_refused(tmp_path):
-    path = tmp_path / "r.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE results (x INTEGER)")
-    conn.commit()
-    conn.close()
-    with pytest.raises(StoreError, match="schema"):
-        ResultStore(path)
