@@ -18,7 +18,7 @@ from benchbox.data import set_data_dir
 from benchbox.device import resolve_device
 from benchbox.errors import BenchboxError
 from benchbox.io import write_text_atomic
-from benchbox.report.tables import csv_report, markdown_report
+from benchbox.report.tables import View, csv_report, markdown_report
 from benchbox.runner import Runner, make_cells, resolve_models, summarize_outcomes
 from benchbox.store import DEFAULT_STORE, ResultStore
 from benchbox.suites import load_suite
@@ -121,6 +121,14 @@ def build_parser() -> Parser:
     report.add_argument("--budget", choices=["smoke", "short", "full"], help="only this budget (default: every budget)")
     report.add_argument("--suite-version", type=int, help="suite version (default: the newest in the store)")
     report.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="show every version of your models' code (rows name@digest), not only the newest",
+    )
+    report.add_argument(
+        "--curves", action="store_true", help="add each run's training curves (loss means per checkpoint interval)"
+    )
+    report.add_argument(
         "--store", type=Path, default=DEFAULT_STORE, help=f"SQLite result store (default: {DEFAULT_STORE})"
     )
     add_score_parser(sub)
@@ -161,10 +169,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not args.store.exists():
         raise BenchboxError(f"store '{args.store}' does not exist", "run `benchbox run` first, or pass --store")
     store = ResultStore(args.store)
+    view = View(all_versions=args.all_versions, curves=args.curves)
     if args.format == "md":
-        text = markdown_report(store, args.suite, args.suite_version, args.budget, args.metrics)
+        text = markdown_report(store, args.suite, args.suite_version, args.budget, args.metrics, view)
     else:
-        text = csv_report(store, args.suite, args.suite_version, args.budget, args.metrics)
+        text = csv_report(store, args.suite, args.suite_version, args.budget, args.metrics, view)
     if args.out:
         write_text_atomic(args.out, text)
     else:
@@ -188,6 +197,8 @@ def import_plugins(names: list[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if os.getcwd() not in sys.path and "" not in sys.path:  # the `benchbox` script finds module:factory here too,
+        sys.path.insert(0, os.getcwd())  # as `python -m benchbox` does
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
     try:

@@ -7,6 +7,7 @@ in canonical Inception space). FD∞/IS∞, bootstrap intervals and the CLIP sco
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,7 @@ import torch
 import benchbox.builtins  # noqa: F401  (registers the built-in families, feature spaces, datasets and suites)
 from benchbox import provenance
 from benchbox.data.image_task import ImageTask
-from benchbox.data.images import check_images, load_images, to_uint8
+from benchbox.data.images import check_images, load_images, looks_like_unit_range, to_uint8
 from benchbox.errors import BenchboxError
 from benchbox.features import Extractor, ExtractorOptions
 from benchbox.features.cache import FeatureCache
@@ -28,6 +29,8 @@ from benchbox.metrics.clip_score import CLIP_SCORE, clip_score_of_images
 from benchbox.pipeline import Measured, ScoreSettings, build_extractor, check_request, measure
 from benchbox.registry import DATASETS, SUITES
 from benchbox.uncertainty import bootstrap_metric_intervals, check_infinite, infinite_n_values
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ScoreSettings", "Scored", "build_extractor", "check_request", "load_input", "score", "score_sampler"]
 
@@ -164,10 +167,12 @@ def score_sampler(
     batch_size: int | None = None,
     seed: int = 0,
     cache: FeatureCache | None = None,
+    clamps: bool = False,
 ) -> Scored:
     """Score a model's sampler directly: batches in [-1, 1] stream into the extractor, no images on disk.
 
-    `sample(k, generator)` is the Model protocol's sampler. Real features go through the cache as usual.
+    `sample(k, generator)` is the Model protocol's sampler; its output beyond [-1, 1] is refused unless `clamps`
+    (a model whose protocol clamps its samples, e.g. a diffusion model's x_0). Real features go through the cache.
     """
     t0 = time.perf_counter()
     options = options or ExtractorOptions()
@@ -180,12 +185,18 @@ def score_sampler(
     extractor = build_extractor(feature, options)
     generator = torch.Generator().manual_seed(seed)
 
+    lowest = [np.inf]
+
     def batches():
         for start in range(0, n, batch_size):
             with torch.no_grad():
-                yield to_uint8(sample(min(batch_size, n - start), generator))
+                batch = sample(min(batch_size, n - start), generator)
+            yield to_uint8(batch, clamps)
+            lowest[0] = min(lowest[0], float(batch.min()))
 
     measured = measure(extractor, batches(), real_images, metrics, settings, n_fake=n, cache=cache)
+    if looks_like_unit_range(lowest[0]):
+        log.warning("generated samples never go below 0: were they made in [0, 1]? the sampler must return [-1, 1]")
     record = score_provenance(extractor, settings, options.device, t0)
     record["fake"] = {"source": "sampler", "n": n, "seed": seed}
     record["real"] = {"source": real_source, "n": len(real_images), **_hashes(measured.real)}

@@ -73,6 +73,18 @@ class RunRecord:
     train_steps: int
     wall_time_s: float
     created_at: str
+    examples_per_step: int = 0  # the batch one train_step consumed (0: not recorded, before schema 2)
+    user_code: str = ""  # a user model's source files as JSON {module: {"file": path, "sha256": digest}}; "" for ours
+    history: str = ""  # the training curves as JSON: per checkpoint interval, the step and each logged loss's mean
+
+
+VERSION_MARK = "@"  # a user model's row is named 'package.module:factory@<digest of its code>'
+
+
+def split_row_name(name: str) -> tuple[str, str]:
+    """('package.module:factory', digest prefix) of a user model's row name; (name, '') for any other row."""
+    spec, mark, digest = name.rpartition(VERSION_MARK)
+    return (spec, digest) if mark and ":" in spec else (name, "")
 
 
 _COLUMNS = [f.name for f in fields(ResultRecord)]

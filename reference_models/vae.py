@@ -98,6 +98,8 @@ def quantize(x: Tensor) -> Tensor:
 class VAE:
     """Model protocol: train_step, sample, reconstruct, elbo, log_likelihood (IWAE, nats), bits_per_dim, state_dict."""
 
+    clamps_samples = True  # a discretized decoder's edge bins reach to ∓∞: samples beyond [-1, 1] are the edge levels
+
     def __init__(self, config: VAEConfig, ctx: ModelContext) -> None:
         check_config(config)
         self.config = c = config

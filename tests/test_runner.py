@@ -73,7 +73,8 @@ def test_interrupted_run_resumes_to_the_same_numbers(tmp_path):
 
 
 class FailsWhenSampling:
-    """Trains fine, then its sampler breaks: the run fails after training."""
+    """Trains fine and samples the pre-flight's two examples, then its sampler breaks on the suite's n (as an out of
+    memory would): the run fails after training."""
 
     examples_per_step = 8
 
@@ -84,7 +85,9 @@ class FailsWhenSampling:
         return {"loss": 1.0}
 
     def sample(self, n, generator):
-        raise RuntimeError("sampler exploded")
+        if n > 2:
+            raise RuntimeError("sampler exploded")
+        return torch.zeros(n, *self.ctx.sample_shape)
 
     def state_dict(self):
         return {}
@@ -106,9 +109,10 @@ def test_a_run_that_fails_is_recorded_as_failed_with_its_error_and_reported(tmp_
     assert store.records() == []
     (status,) = store.runs()
     assert (status.status, status.detail) == ("failed", "RuntimeError: sampler exploded")
-    assert status.task == cell.task.name and status.model == f"{__name__}:fails_when_sampling"
+    assert status.task == cell.task.name and status.model == cell.entry.name
+    assert status.model.startswith(f"{__name__}:fails_when_sampling@")  # a user row is named by its code's digest
     text = markdown_report(store, "toy2d")
-    assert f"**Failed runs** (no scores recorded): ring8/{__name__}:fails_when_sampling/seed0: RuntimeError" in text
+    assert f"**Failed runs** (no scores recorded): ring8/{status.model}/seed0: RuntimeError" in text
 
 
 def test_workers_start_the_runs_their_model_kinds_declare_longest():

@@ -15,15 +15,43 @@ import torch
 from benchbox.errors import BenchboxError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+RANGE_TOLERANCE = 1e-3  # model output may leave [-1, 1] by float round-off, not more (unless the model clamps)
 
 
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
+def to_uint8(x: torch.Tensor, clamps: bool = True) -> torch.Tensor:
     """Model output in [-1, 1] -> uint8 in [0, 255]: clamp, scale, round half to even, in float64 so that half
-    precision output is rounded once, not three times. NaN or Inf (a diverged model) is refused, not made black."""
+    precision output is rounded once, not three times. NaN or Inf (a diverged model) and integer output are refused;
+    with `clamps=False` (a model that does not declare it clamps its samples) so is output beyond [-1, 1]."""
+    check_model_output(x, clamps)
     x = x.detach().double()
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def check_model_output(x: torch.Tensor, clamps: bool = True) -> None:
+    """Refuse generated images that are not floats in [-1, 1]: integers (uint8 would be scored as white), NaN or
+    Inf, and, for a model that does not declare `clamps_samples`, values beyond [-1, 1] (e.g. [0, 255])."""
+    if not isinstance(x, torch.Tensor):
+        raise BenchboxError(f"generated samples are a {type(x).__name__}", "return a float torch.Tensor in [-1, 1]")
+    if not x.is_floating_point():
+        raise BenchboxError(
+            f"generated samples are {x.dtype}, not floats in [-1, 1]",
+            "return x.float() / 127.5 - 1 for uint8 images in [0, 255] (sample() returns floats in [-1, 1])",
+        )
     if not bool(torch.isfinite(x).all()):
         raise BenchboxError("generated samples contain NaN or Inf", "the model diverged; score an earlier checkpoint")
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    lo, hi = float(x.min()), float(x.max())
+    if not clamps and (lo < -1 - RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
+        guess = "; x / 127.5 - 1 for [0, 255]" if hi > 2 else ""
+        raise BenchboxError(
+            f"generated samples lie in [{lo:.4g}, {hi:.4g}], outside [-1, 1]",
+            f"return samples in [-1, 1] (e.g. torch.tanh at the output{guess}), or set clamps_samples = True on a "
+            "model whose protocol clamps them",
+        )
+
+
+def looks_like_unit_range(lowest: float) -> bool:
+    """Generated images that never go below 0 were most likely made in [0, 1] instead of [-1, 1]."""
+    return lowest >= 0
 
 
 def _layout_hint(shape: tuple[int, ...], want_nchw: bool) -> str:
@@ -48,10 +76,17 @@ def check_images(x: torch.Tensor | np.ndarray, what: str = "images") -> torch.Te
     if channels not in (1, 3):
         if x.shape[3] in (1, 3, 4):
             raise BenchboxError(f"{what} are not N×C×H×W", _layout_hint(tuple(x.shape), want_nchw=True))
-        raise BenchboxError(
-            f"{what} have {channels} channels", "pass grayscale (1) or RGB (3): drop alpha, e.g. x[:, :3]"
-        )
+        raise BenchboxError(f"{what} have {channels} channels", _channels_hint(channels, "x[:, :3]", "x[:, :1]"))
     return x
+
+
+def _channels_hint(channels: int, rgb: str, gray: str) -> str:
+    """What to keep of an image with the wrong channel count: RGBA -> RGB, gray + alpha -> gray."""
+    if channels == 4:
+        return f"pass grayscale (1) or RGB (3): drop alpha, e.g. {rgb}"
+    if channels == 2:
+        return f"pass grayscale (1) or RGB (3): two channels look like gray + alpha, keep the gray one, e.g. {gray}"
+    return "pass grayscale (1) or RGB (3) channels"
 
 
 def _refuse_float(x: torch.Tensor, what: str) -> None:
@@ -87,7 +122,9 @@ def nhwc_array_to_nchw(array: np.ndarray, what: str) -> torch.Tensor:
     if array.dtype == np.uint8 and array.shape[3] not in (1, 3) and array.shape[1] in (1, 3):
         raise BenchboxError(f"{what} is not N×H×W×C", _layout_hint(array.shape, want_nchw=False))
     if array.dtype == np.uint8 and array.shape[3] not in (1, 3):
-        raise BenchboxError(f"{what} has {array.shape[3]} channels", "save grayscale (1) or RGB (3): drop alpha")
+        raise BenchboxError(
+            f"{what} has {array.shape[3]} channels", _channels_hint(array.shape[3], "a[..., :3]", "a[..., :1]")
+        )
     tensor = torch.from_numpy(np.ascontiguousarray(array))
     if tensor.dtype == torch.uint8:
         tensor = tensor.permute(0, 3, 1, 2).contiguous()

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from benchbox.catalogue import value_name
-from benchbox.data.images import to_uint8
+from benchbox.data.images import looks_like_unit_range, to_uint8
 from benchbox.errors import BenchboxError
 from benchbox.evaluation import ScoredValue
 from benchbox.features import ExtractorOptions
@@ -135,11 +135,15 @@ def family_values(families: Sequence[str], tag: str = "") -> list[str]:
 
 @torch.no_grad()
 def sample_images(model: Any, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """n uint8 samples and, for a conditional model, the labels they were generated for."""
+    """n uint8 samples and, for a conditional model, the labels they were generated for. Samples must be floats in
+    [-1, 1] (beyond it only for a model that declares `clamps_samples`); a set that never goes below 0 is warned of."""
     if hasattr(model, "sample_labeled"):
         samples, labels = model.sample_labeled(n, generator)
     else:
         samples, labels = model.sample(n, generator), None
     if samples.shape[0] != n:
         raise BenchboxError(f"the model returned {samples.shape[0]} samples for {n} asked", "fix the model's sample()")
-    return to_uint8(samples.detach().cpu()), labels
+    images = to_uint8(samples.detach().cpu(), clamps=bool(getattr(model, "clamps_samples", False)))
+    if samples.is_floating_point() and looks_like_unit_range(float(samples.min())):
+        log.warning("generated samples never go below 0: were they made in [0, 1]? sample() must return [-1, 1]")
+    return images, labels

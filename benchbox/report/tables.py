@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from benchbox.description import BudgetInfo, ModelRow, SuiteDescription
 from benchbox.errors import BenchboxError
 from benchbox.report.format import arrow_label, decimals, format_value, markdown_table
 from benchbox.report.ordering import ordering_block
+from benchbox.report.runs import curve_lines, newest_user_versions, unfinished_lines, user_model_lines
 from benchbox.report.tradeoff import tradeoff_blocks
 from benchbox.store import ResultRecord, ResultStore, RunRecord
 from benchbox.suite import ReportedResult
@@ -68,18 +70,27 @@ def select(store: ResultStore, suite: str, version: int | None, budget: str | No
     return chosen
 
 
+@dataclass(frozen=True)
+class View:
+    """What a report shows beyond the values: every version of users' models' code, and the training curves."""
+
+    all_versions: bool = False
+    curves: bool = False
+
+
 def markdown_report(
     store: ResultStore,
     suite: str,
     version: int | None = None,
     budget: str | None = None,
     metrics: list[str] | None = None,
+    view: View = View(),
 ) -> str:
     parts = [f"# {suite}"]
     for v, b in select(store, suite, version, budget):
         records = store.records(suite=suite, suite_version=v, budget=b)
         runs = store.runs(suite=suite, suite_version=v, budget=b)
-        parts.append(markdown_tables(records, runs, store.description(suite, v) or EMPTY, v, b, metrics))
+        parts.append(markdown_tables(records, runs, store.description(suite, v) or EMPTY, v, b, metrics, view))
     return "\n\n".join(parts) + "\n"
 
 
@@ -102,9 +113,13 @@ def markdown_tables(
     version: int,
     budget: str,
     wanted: list[str] | None = None,
+    view: View = View(),
 ) -> str:
     """One budget's tables: per task, our rows and the reported ones, trade-off blocks and orderings; then the runs
-    that did not finish and the provenance."""
+    that did not finish, users' models and the provenance."""
+    hidden = 0
+    if not view.all_versions:
+        records, runs, hidden = newest_user_versions(records, runs)
     summary = summarize(records)
     recorded = set(summary["metric"])
     available = [m for m in meta.values if m in recorded] or sorted(recorded)
@@ -137,30 +152,16 @@ def markdown_tables(
         ordering = ordering_block(meta.reported, task, summary, metrics)
         if ordering:
             out.append(ordering)
+        if view.curves:
+            out += curve_lines(runs, task)
     out += unfinished_lines(runs)
+    out += user_model_lines(runs, hidden)
     out.append(provenance_block(records, runs, budget_meta))
     return "\n\n".join(out)
 
 
 def _position(name: str, order: list[str]) -> tuple[int, str]:
     return (order.index(name) if name in order else len(order), name)
-
-
-def unfinished_lines(runs: list[RunRecord]) -> list[str]:
-    """The runs that left no scores: diverged (at their step) and failed (with their error)."""
-    diverged = sorted((r.task, r.model, r.seed, r.step, r.detail) for r in runs if r.status == "diverged")
-    failed = sorted((r.task, r.model, r.seed, r.detail) for r in runs if r.status == "failed")
-    out = []
-    if diverged:
-        out.append(
-            "**Diverged runs** (non-finite loss; no scores recorded, last good checkpoint kept): "
-            + ", ".join(f"{t}/{m}/seed{s} at step {step}" + (f" ({d})" if d else "") for t, m, s, step, d in diverged)
-        )
-    if failed:
-        out.append(
-            "**Failed runs** (no scores recorded): " + ", ".join(f"{t}/{m}/seed{s}: {d}" for t, m, s, d in failed)
-        )
-    return out
 
 
 def own_budget_lines(models: Sequence[ModelRow], budget: str, shown: set[str]) -> list[str]:
@@ -228,14 +229,21 @@ def csv_report(
     version: int | None = None,
     budget: str | None = None,
     metrics: list[str] | None = None,
+    view: View = View(),
 ) -> str:
-    """Our summaries (source "ours") and the reported numbers (source = the citation) in one long table."""
+    """Our summaries (source "ours", or "user model" for a user's code) and the reported numbers (source = the
+    citation) in one long table."""
     frames = []
     for v, b in select(store, suite, version, budget):
-        ours = summarize(store.records(suite=suite, suite_version=v, budget=b))
+        records = store.records(suite=suite, suite_version=v, budget=b)
+        runs = store.runs(suite=suite, suite_version=v, budget=b)
+        if not view.all_versions:
+            records, runs, _ = newest_user_versions(records, runs)
+        ours = summarize(records)
         if metrics:
             ours = ours[ours["metric"].isin(choose_columns(list(dict.fromkeys(ours["metric"])), metrics))]
-        ours.insert(0, "source", "ours")
+        users = {r.model for r in runs if r.user_code}
+        ours.insert(0, "source", ["user model" if m in users else "ours" for m in ours["model"]])
         reported = pd.DataFrame(
             {
                 "source": f"reported: {r.source}",

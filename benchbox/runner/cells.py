@@ -3,15 +3,15 @@ protocol hash of everything that defines a cell's numbers."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from benchbox.errors import BenchboxError, UnknownNameError
 from benchbox.model import Model, ModelContext
 from benchbox.registry import MODELS
+from benchbox.runner.preflight import call_user, where
+from benchbox.runner.user_code import UserFactory, load_user_factory
+from benchbox.store import split_row_name
 from benchbox.suite import Budget, ModelEntry, Suite, Variant, protocol_hash
 from benchbox.tasks import Task
 
@@ -67,34 +67,36 @@ def resolve_models(suite: Suite, names: list[str] | None) -> list[ModelEntry]:
             if by_name[name] not in entries:
                 entries.append(by_name[name])
         elif ":" in name:
-            entries.append(ModelEntry(name, "user", import_factory(name), "user model"))
+            entries.append(user_entry(name))
         else:
             raise UnknownNameError(f"model in suite '{suite.name}':", name, [*by_name, "package.module:factory"])
     return entries
 
 
-def import_factory(spec: str) -> Callable[[ModelContext], Model]:
-    module_name, _, attr = spec.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+def user_entry(name: str) -> ModelEntry:
+    """A user's model as a model entry named by its code digest; 'spec@digest' (a worker's) must still match."""
+    spec, digest = split_row_name(name)
+    factory = load_user_factory(spec)
+    if digest and not factory.digest.startswith(digest):
         raise BenchboxError(
-            f"cannot import model factory '{spec}' ({type(exc).__name__}: {exc})",
-            "give 'package.module:function' importable from the current folder or PYTHONPATH",
-        ) from exc
-    if not callable(factory):
-        raise BenchboxError(f"model factory '{spec}' is not callable", "point to a function taking a ModelContext")
-    return factory
+            f"the code of '{spec}' changed while the run was under way ({digest} → {factory.digest[:8]})",
+            "rerun: each version of a model's code gets rows of its own",
+        )
+    return ModelEntry(factory.row_name, "user", factory, f"user model {spec}")
 
 
 def build_model(entry: ModelEntry, budget: Budget, ctx: ModelContext) -> Model:
     """The model of a cell: a registered kind built from the budget's config, or a user factory's model."""
     if entry.kind != "user":
         return MODELS.get_or_fail(entry.kind).build(budget.apply(entry.config), ctx)
-    model = entry.config(ctx)
+    user: UserFactory = entry.config
+    model = call_user(f"model factory '{user.spec}'", user.factory, ctx)
     missing = [a for a in MODEL_METHODS if not hasattr(model, a)]
     if missing:
-        raise BenchboxError(f"model from '{entry.name}' lacks {', '.join(missing)}", "implement benchbox.model.Model")
+        raise BenchboxError(
+            f"model from '{user.spec}' lacks {', '.join(missing)} (factory at {where(user.factory)})",
+            "implement benchbox.model.Model (see docs/user-models.md)",
+        )
     return model
 
 
@@ -111,8 +113,8 @@ def cell_protocol_hash(suite: Suite, cell: Cell, variant: Variant | None = None)
     config = cell.budget.apply(cell.entry.config)
     if variant is not None:
         config = cell.entry.variant_config(cell.budget, variant)
-    if cell.entry.kind == "user":  # hash the user's source so an edited model never mixes with old results
-        config = inspect.getsource(inspect.getmodule(config) or config)
+    if cell.entry.kind == "user":  # every source file of the user's code, so an edit never mixes with old results
+        config = cell.entry.config.identity()
     budget = (cell.budget.name, cell.budget.steps, cell.budget.model_overrides)
     parts = [suite.name, suite.version, cell.task, cell.entry.kind, config, budget, suite.n_eval, EVAL_SEED_OFFSET]
     if cell.budget.n_eval is not None:

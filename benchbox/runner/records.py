@@ -3,6 +3,7 @@ provenance (data hash, code and library versions, device, wall time)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -10,6 +11,7 @@ import torch
 
 from benchbox.provenance import Environment, environment
 from benchbox.runner.cells import Cell
+from benchbox.runner.user_code import UserFactory
 from benchbox.store import ResultRecord, RunRecord
 from benchbox.tasks import Task
 
@@ -47,7 +49,20 @@ class Recorder:
             **self._provenance(cell, wall),
         )
 
-    def run(self, cell: Cell, model: str, phash: str, status: str, step: int, detail: str, wall: float) -> RunRecord:
+    def run(
+        self,
+        cell: Cell,
+        model: str,
+        phash: str,
+        status: str,
+        step: int,
+        detail: str,
+        wall: float,
+        examples_per_step: int = 0,
+        history: list[dict[str, float]] | None = None,
+    ) -> RunRecord:
+        """A row's status, with its batch size, training curves and, for a user's model, its source files."""
+        user = cell.entry.config if isinstance(cell.entry.config, UserFactory) else None
         return RunRecord(
             **self.key(cell, model),
             protocol_hash=phash,
@@ -55,6 +70,9 @@ class Recorder:
             step=step,
             detail=detail,
             **self._provenance(cell, wall),
+            examples_per_step=examples_per_step,
+            user_code=user.files_json() if user else "",
+            history=json.dumps(history) if history else "",
         )
 
     def _provenance(self, cell: Cell, wall: float) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from benchbox.model import Model, ModelContext
 from benchbox.runner.cells import DATA_SEED_OFFSET, EVAL_SEED_OFFSET, Cell, RunOutcome, build_model, cell_protocol_hash
 from benchbox.runner.describe import describe_suite
 from benchbox.runner.parallel import run_parallel
+from benchbox.runner.preflight import preflight
 from benchbox.runner.records import Recorder
 from benchbox.runner.training import Trained, load_resume_state, seed_everything, train
 from benchbox.store import ResultRecord, ResultStore
@@ -70,6 +71,9 @@ class Runner:
         state = load_resume_state(path, rows[0].phash) if self.resume else None
         if self.resume and self._skip(cell, rows, state):
             return RunOutcome(cell, "skipped")
+        if cell.entry.kind == "user":  # a throwaway instance, so the run's own numbers are as without the check
+            seed_everything(cell.seed)
+            preflight(self._build(cell), cell.task, cell.task.stream(cell.seed + DATA_SEED_OFFSET, self.device))
         seed_everything(cell.seed)
         model = self._build(cell)
         data = cell.task.stream(cell.seed + DATA_SEED_OFFSET, self.device)
@@ -78,8 +82,8 @@ class Runner:
                 cell, model, data, path, rows[0].phash, self.device, state, self.on_checkpoint, self.progress
             )
             if trained.nonfinite is not None:
-                return self._diverged(cell, rows[0], trained, path)
-            return RunOutcome(cell, "done", tuple(self._evaluate(cell, model, rows, trained.seconds)))
+                return self._diverged(cell, rows[0], trained, path, model.examples_per_step)
+            return RunOutcome(cell, "done", tuple(self._evaluate(cell, model, rows, trained)))
         except StoreError:  # the store itself refused (another protocol in the cell): nothing more to write there
             raise
         except Exception as exc:  # recorded as failed, then reported as it is (one line for a BenchboxError)
@@ -89,11 +93,13 @@ class Runner:
             self.store.put([], runs=[failed])
             raise
 
-    def _diverged(self, cell: Cell, row: Row, trained: Trained, path: Path) -> RunOutcome:
-        detail = f"non-finite loss at step {trained.step}: {trained.nonfinite}; last good checkpoint kept at {path}"
+    def _diverged(self, cell: Cell, row: Row, trained: Trained, path: Path, batch: int) -> RunOutcome:
+        kept = f"last good checkpoint kept at {path}" if path.exists() else "no checkpoint was written before it"
+        detail = f"non-finite loss at step {trained.step}: {trained.nonfinite}; {kept}"
         log.warning("%s diverged: %s", cell.label, detail)
+        losses = str(trained.nonfinite)
         run = self.recorder.run(
-            cell, row.name, row.phash, "diverged", trained.step, str(trained.nonfinite), trained.seconds
+            cell, row.name, row.phash, "diverged", trained.step, losses, trained.seconds, batch, trained.history
         )
         self.store.put([], runs=[run], replace_runs=True)
         return RunOutcome(cell, "diverged", detail=detail)
@@ -140,20 +146,21 @@ class Runner:
             )
         return model
 
-    def _evaluate(self, cell: Cell, model: Model, rows: list[Row], train_seconds: float) -> list[ResultRecord]:
+    def _evaluate(self, cell: Cell, model: Model, rows: list[Row], trained: Trained) -> list[ResultRecord]:
         """Score the trained model, then each sampling variant of it as its own row, and record them with their
         status in one write. A variant shares the weights' own values (likelihood, reconstructions) and measures its
         samples and their cost afresh."""
         own, *variants = rows
-        records, wall = self._score(cell, model, own, train_seconds)
-        runs = [self.recorder.run(cell, own.name, own.phash, "done", cell.budget.steps, "", wall)]
+        steps, batch = cell.budget.steps, model.examples_per_step
+        records, wall = self._score(cell, model, own, trained.seconds)
+        runs = [self.recorder.run(cell, own.name, own.phash, "done", steps, "", wall, batch, trained.history)]
         shared = [r for r in records if _of_weights(r.metric)]
         for row in variants:
             log.info("%s: scoring sampling variant %s", cell.label, row.name)
             sampler = model.sampling_variant(cell.entry.variant_config(cell.budget, row.variant))
-            scored, wall = self._score(cell, sampler, row, train_seconds)
+            scored, wall = self._score(cell, sampler, row, trained.seconds)
             records += scored + [replace(r, model=row.name, protocol_hash=row.phash) for r in shared]
-            runs.append(self.recorder.run(cell, row.name, row.phash, "done", cell.budget.steps, "", wall))
+            runs.append(self.recorder.run(cell, row.name, row.phash, "done", steps, "", wall, batch))
         self.store.put(records, runs=runs, replace_runs=True)
         return records
 

@@ -20,6 +20,7 @@ from benchbox import checkpoint
 from benchbox.errors import BenchboxError
 from benchbox.model import Model
 from benchbox.runner.cells import Cell
+from benchbox.runner.preflight import loss_values
 from benchbox.tasks import TrainingStream
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class Trained:
 
     step: int
     seconds: float
+    history: list[dict[str, float]]  # per checkpoint interval: the step and each logged value's mean
     nonfinite: dict[str, float] | None = None
 
 
@@ -95,19 +97,21 @@ def train(
     with bar:
         while step < cell.budget.steps:
             t0 = time.perf_counter()
-            losses = model.train_step(data.next(model.examples_per_step, labels=labelled))
+            losses = loss_values(
+                model.train_step(data.next(model.examples_per_step, labels=labelled)), model.train_step
+            )
             step += 1
             seconds += time.perf_counter() - t0
             bar.update()
             if not all(math.isfinite(v) for v in losses.values()):
-                return Trained(step, seconds, losses)
+                return Trained(step, seconds, log.history, losses)
             log.add(losses)
             if step % cell.budget.checkpoint_every == 0 or step == cell.budget.steps:
                 log.close_interval(step)
                 _save(path, model, data, step, seconds, phash, log.history, device)
                 if on_checkpoint:
                     on_checkpoint(cell, step)
-    return Trained(step, seconds)
+    return Trained(step, seconds, log.history)
 
 
 def _restore(

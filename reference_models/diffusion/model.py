@@ -129,6 +129,10 @@ def check_config(c: DDPMConfig) -> None:
 class DDPM:
     """Model protocol: train_step, sample / sample_labeled, bits_per_dim (the bound, per sample), state_dict."""
 
+    # x_0 may leave [-1, 1] (an untrained net's samples are noise): clamped to the data range when turned into
+    # pixels, as Ho et al.'s code does
+    clamps_samples = True
+
     def __init__(self, config: DDPMConfig, ctx: ModelContext) -> None:
         check_config(config)
         self.config = c = config

@@ -110,9 +110,11 @@ def test_nhwc_passed_as_nchw_hint_says_permute():
     assert "(2, 16, 16, 3)" in message
 
 
-@pytest.mark.parametrize("channels", [2, 4])
-def test_two_or_four_channels_are_refused(channels):
-    refusal(torch.from_numpy(random_uint8((2, channels, 16, 16))), f"{channels} channels", "x[:, :3]")
+@pytest.mark.parametrize(("channels", "keep"), [(2, "x[:, :1]"), (4, "x[:, :3]")])
+def test_two_or_four_channels_are_refused_with_what_to_keep(channels, keep):
+    # RGBA keeps RGB; gray + alpha keeps gray (x[:, :3] of a 2-channel image would keep the alpha)
+    line = refusal(torch.from_numpy(random_uint8((2, channels, 16, 16))), f"{channels} channels", keep)
+    assert ("alpha" in line) and (channels == 4 or "drop alpha" not in line)
 
 
 def test_empty_batch_is_refused():
