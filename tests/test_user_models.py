@@ -198,9 +198,7 @@ def test_a_wrong_train_step_is_refused_before_training(capsys, tmp_path, user_mo
 
 def test_a_factory_that_raises_or_takes_no_context_is_one_line(capsys, tmp_path, user_model):
     raises = user_model(text="def factory(ctx):\n    raise ValueError('no such width')\n")
-    run_digits(
-        capsys, raises, tmp_path, f"model factory '{raises}' raised ValueError: no such width", ".py:2)"
-    )
+    run_digits(capsys, raises, tmp_path, f"model factory '{raises}' raised ValueError: no such width", ".py:2)")
     no_ctx = user_model(text="def factory():\n    return None\n")
     run_digits(capsys, no_ctx, tmp_path, "raised TypeError", "factory() takes 0 positional arguments")
 
