@@ -316,7 +316,11 @@ def test_score_sampler_equals_score_on_the_same_images(real, offline_cache):
         drawn.append(x)
         return x
 
-    result = score_sampler(sample, 50, real, ["fid", "kid", "is"], "pixels", settings=SMALL_KID, batch_size=16, seed=3)
+    args = (sample, 50, real, ["fid", "kid", "is"], "pixels")
+    with pytest.raises(BenchboxError, match=r"lie in \[-1.1, 1.1\], outside \[-1, 1\]"):  # not clamped silently
+        score_sampler(*args, settings=SMALL_KID, batch_size=16, seed=3)
+    drawn.clear()
+    result = score_sampler(*args, settings=SMALL_KID, batch_size=16, seed=3, clamps=True)  # a model that clamps
     assert [len(x) for x in drawn] == [16, 16, 16, 2]
     reference = score(real, to_uint8(torch.cat(drawn)), ["fid", "kid", "is"], "pixels", settings=SMALL_KID)
     assert result.values.keys() == reference.values.keys()
