@@ -97,7 +97,9 @@ def test_an_edit_in_an_imported_file_gives_new_rows_and_the_newest_is_shown(tmp_
     assert all(f"| {n} | 1 |" in every.stdout for n in names)
     assert "1 older version(s) of these models' code hidden" in second.stdout
     assert "**User models**" in second.stdout and "32 examples per training step" in second.stdout
-    assert "myinner.py `" in second.stdout
+    assert (
+        "myinner.py `" in second.stdout and f"- user models (code and batch listed above): `{newest}`" in second.stdout
+    )
     csv = cli("report", "--suite", "toy2d", "--store", "r.db", "--format", "csv", cwd=tmp_path).stdout
     assert all(",user model," in line or "wrap:factory" not in line for line in csv.splitlines()[1:])
 

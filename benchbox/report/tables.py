@@ -218,6 +218,9 @@ def provenance_block(records: list[ResultRecord], runs: list[RunRecord], budget_
         f"- device: {distinct('device')}; run time {wall / 60:.1f} min summed over runs (workers overlap); "
         f"recorded {min(r.created_at for r in rows)} to {max(r.created_at for r in rows)}",
     ]
+    users = sorted({r.model for r in runs if r.user_code})
+    if users:
+        lines.append(f"- user models (code and batch listed above): {', '.join(f'`{u}`' for u in users)}")
     if budget_meta and sorted(budget_meta.seeds) != sorted({r.seed for r in rows}):
         lines.append(f"- note: the budget's protocol seeds are {list(budget_meta.seeds)}")
     return "\n".join(lines)
