@@ -52,7 +52,7 @@ class GaussianMixture2D:
 
     def stream(self, seed: int, device: torch.device) -> MixtureStream:
         """Training batches: fresh draws from the mixture with a seeded generator (on the CPU, as the reference)."""
-        return MixtureStream(self, seed)
+        return MixtureStream(self, seed, device)
 
     def data_hash(self) -> str:
         h = hashlib.sha256(repr((self.means, self.std, self.reference_seed)).encode())
@@ -61,16 +61,18 @@ class GaussianMixture2D:
 
 
 class MixtureStream:
-    """Training data of a mixture: fresh examples from a seeded generator, whose state is the stream's."""
+    """Training data of a mixture: fresh examples from a seeded CPU generator (whose state is the stream's), handed
+    out on the run's device like image batches."""
 
-    def __init__(self, task: GaussianMixture2D, seed: int) -> None:
+    def __init__(self, task: GaussianMixture2D, seed: int, device: torch.device) -> None:
         self.task = task
+        self.device = device
         self.generator = torch.Generator().manual_seed(seed)
 
     def next(self, n: int, labels: bool = False) -> torch.Tensor:
         if labels:
             raise BenchboxError(f"task '{self.task.name}' has no labels", "use an unconditional model on it")
-        return self.task.sample(n, self.generator)
+        return self.task.sample(n, self.generator).to(self.device)
 
     def state(self) -> Any:
         return self.generator.get_state()
