@@ -15,7 +15,7 @@ from benchbox.errors import BenchboxError
 from benchbox.features import ExtractorOptions
 from benchbox.features.cache import FeatureCache
 from benchbox.registry import SCORES
-from benchbox.scoring import DEFAULT_METRICS, ScoreSettings, score
+from benchbox.scoring import DEFAULT_METRICS, KID_SUBSET_SIZE, ScoreSettings, score
 
 
 def positive(text: str) -> int:
@@ -83,12 +83,22 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
     score.add_argument("--json", action="store_true", help="print one JSON object: metric -> value, plus provenance")
     score.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
     score.add_argument("--kid-subsets", type=positive, default=100, help="KID subsets (default 100)")
-    score.add_argument("--kid-subset-size", type=positive, default=1000, help="KID subset size (default 1000)")
+    score.add_argument(
+        "--kid-subset-size",
+        type=positive,
+        help="KID subset size (default min(1000, n_real, n_fake)); a size larger than a set is refused",
+    )
     score.add_argument("--is-splits", type=positive, default=10, help="IS splits (default 10)")
     score.add_argument("--pr-k", type=positive, default=3, help="precision/recall neighbourhood (default 3)")
     score.add_argument("--dc-k", type=positive, default=5, help="density/coverage neighbourhood (default 5)")
     score.add_argument("--ndb-bins", type=positive, default=50, help="NDB k-means bins (default 50)")
-    score.add_argument("--bootstrap", type=positive, metavar="N", help="95%% intervals from N bootstrap resamples")
+    score.add_argument(
+        "--bootstrap",
+        type=positive,
+        metavar="N",
+        help="95%% intervals of FD and KID for their expected value at this n, against the same real set: "
+        "a jackknife over min(N, n) groups of the generated samples (N >= 20 steadies it)",
+    )
     score.add_argument("--infinite", action="store_true", help="add FID∞ / IS∞ (Chong & Forsyth 2020)")
 
 
@@ -132,7 +142,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         metrics = [] if captions is not None else list(DEFAULT_METRICS)
     settings = ScoreSettings(
         kid_subsets=args.kid_subsets,
-        kid_subset_size=args.kid_subset_size,
+        kid_subset_size=args.kid_subset_size or KID_SUBSET_SIZE,
         is_splits=args.is_splits,
         pr_k=args.pr_k,
         dc_k=args.dc_k,
@@ -154,6 +164,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap or 0,
         infinite=args.infinite,
         captions=captions,
+        auto_kid_subset_size=args.kid_subset_size is None,
     )
     if args.json:
         print(json.dumps(json_safe(result.as_json()), indent=2, allow_nan=False))
@@ -161,7 +172,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     width = max(len(k) for k in result.values)
     for name, value in result.values.items():
         ci = result.intervals.get(name)
-        interval = f"  (95% CI {ci[0]:.6g} .. {ci[1]:.6g})" if ci else ""
+        interval = f"  ({100 * result.provenance['bootstrap']['level']:g}% CI {ci[0]:.6g} .. {ci[1]:.6g})" if ci else ""
         shown = "inf" if math.isinf(value) else f"{value:.6g}"
         print(f"{name:<{width}}  {shown}{interval}")
     p = result.provenance
@@ -170,4 +181,22 @@ def cmd_score(args: argparse.Namespace) -> int:
         f"# feature space {p['feature_space']} v{p['extractor_version']}, weights {p['weights_sha256'][:12]} ({canonical})"
     )
     print(f"# {p['fake']['n']} generated vs {p['real']['n'] if 'real' in p else 0} real; {p['wall_time_s']:.1f} s")
+    for line in notes(p):
+        print(f"# {line}")
     return 0
+
+
+def notes(provenance: dict) -> list[str]:
+    """The text output's lines on KID's subset size and on what the intervals are (and which values have none)."""
+    lines = []
+    kid = provenance.get("kid_subset_size")
+    if kid and kid["used"] < KID_SUBSET_SIZE:
+        lines.append(f"KID subsets of {kid['used']} (the smaller set; {kid['rule']})")
+    interval = provenance.get("bootstrap")
+    if interval:
+        level = f"{100 * interval['level']:g}%"
+        lines.append(f"{level} CI: {interval['method']}")
+        lines.append(f"{level} CI target: {interval['target']}")
+        if interval["no_interval"]:
+            lines.append(f"no CI for {', '.join(interval['no_interval'])}: {interval['no_interval_why']}")
+    return lines

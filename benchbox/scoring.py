@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,21 @@ from benchbox.features.extract import default_batch_size
 from benchbox.metrics.clip_score import CLIP_SCORE, clip_score_of_images
 from benchbox.pipeline import Measured, ScoreSettings, build_extractor, check_request, measure
 from benchbox.registry import DATASETS, SUITES
-from benchbox.uncertainty import bootstrap_metric_intervals, check_infinite, infinite_n_values
+from benchbox.uncertainty import (
+    check_infinite,
+    check_intervals,
+    infinite_n_values,
+    interval_provenance,
+    metric_intervals,
+)
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ScoreSettings", "Scored", "build_extractor", "check_request", "load_input", "score", "score_sampler"]
 
 DEFAULT_METRICS = ("fid", "kid", "is")
+KID_SUBSET_SIZE = 1000  # torch-fidelity's default, used when both sets have that many samples
+INTERVAL_LEVEL = 0.95
 
 
 @dataclass
@@ -94,18 +102,29 @@ def score(
     bootstrap: int = 0,
     infinite: bool = False,
     captions: Sequence[str] | None = None,
+    auto_kid_subset_size: bool | None = None,
 ) -> Scored:
     """Score FAKE images against REAL ones. Pass `cache=FeatureCache()` to reuse features across calls,
-    `bootstrap=N` for 95% intervals from N resamples, `infinite=True` for FID∞/IS∞, and `captions` (one per
-    generated image) for the CLIP score in a CLIP feature space."""
+    `bootstrap=N` for 95% intervals of FD and KID from a jackknife over N groups of the generated samples
+    (`benchbox.uncertainty.metric_intervals`), `infinite=True` for FID∞/IS∞, and `captions` (one per generated
+    image) for the CLIP score in a CLIP feature space.
+
+    KID's subset size is min(1000, n_real, n_fake) when `settings` is None or `auto_kid_subset_size` is True;
+    otherwise `settings.kid_subset_size` is used as given (and refused if larger than a set)."""
     t0 = time.perf_counter()
     options = options or ExtractorOptions()
+    auto_kid = settings is None if auto_kid_subset_size is None else auto_kid_subset_size
     settings = settings or ScoreSettings()
     metrics = list(dict.fromkeys(metrics))
     fake_images, fake_source = load_input(fake, "generated images")
     real_images, real_source = load_input(real, "real images") if real is not None else (None, None)
+    if auto_kid:
+        n_real = None if real_images is None else len(real_images)
+        settings = replace(settings, kid_subset_size=default_kid_subset_size(len(fake_images), n_real))
     extractor = build_extractor(feature, options)
     extras: list[Callable[[Measured], None]] = []
+    if bootstrap:
+        check_intervals(metrics, len(fake_images), extractor.outputs.get("pool"), bootstrap)
     if infinite:
         check_infinite(metrics, len(fake_images), extractor.outputs["pool"])
         extras.append(lambda m: m.values.update(infinite_n_values(metrics, m.fake.features, _real(m), m.tag)))
@@ -124,7 +143,9 @@ def score(
     if bootstrap:
         extras.append(
             lambda m: m.intervals.update(
-                bootstrap_metric_intervals(metrics, m.fake.features, _real(m), m.tag, settings, bootstrap)
+                metric_intervals(
+                    metrics, m.fake.features, _real(m), m.tag, settings, m.values, bootstrap, INTERVAL_LEVEL
+                )
             )
         )
     measured = measure(
@@ -143,9 +164,22 @@ def score(
     record["fake"] = {"source": fake_source, "n": len(fake_images), **_hashes(measured.fake)}
     if measured.real is not None:
         record["real"] = {"source": real_source, "n": len(real_images), **_hashes(measured.real)}
+    if auto_kid and "kid" in metrics:
+        record["kid_subset_size"] = kid_subset_record(settings)
     if bootstrap:
-        record["bootstrap"] = {"resamples": bootstrap, "level": 0.95, "resampled": "generated samples"}
+        record["bootstrap"] = interval_provenance(
+            measured.values, measured.intervals, len(fake_images), bootstrap, INTERVAL_LEVEL
+        )
     return Scored(measured.values, record, measured.intervals)
+
+
+def kid_subset_record(settings: ScoreSettings) -> dict[str, Any]:
+    return {"used": settings.kid_subset_size, "rule": f"min({KID_SUBSET_SIZE}, n_real, n_fake)"}
+
+
+def default_kid_subset_size(n_fake: int, n_real: int | None) -> int:
+    """min(1000, n_real, n_fake), at least 2 (the unbiased MMD² needs two rows; smaller sets are then refused)."""
+    return max(2, min(KID_SUBSET_SIZE, n_fake, KID_SUBSET_SIZE if n_real is None else n_real))
 
 
 def _real(measured: Measured) -> dict[str, np.ndarray] | None:
@@ -173,15 +207,19 @@ def score_sampler(
 
     `sample(k, generator)` is the Model protocol's sampler; its output beyond [-1, 1] is refused unless `clamps`
     (a model whose protocol clamps its samples, e.g. a diffusion model's x_0). Real features go through the cache.
+    KID's subset size is min(1000, n_real, n) unless `settings` is given.
     """
     t0 = time.perf_counter()
     options = options or ExtractorOptions()
     batch_size = default_batch_size(options.device) if batch_size is None else batch_size
     if batch_size < 1 or n < 1:
         raise BenchboxError(f"{n} samples in batches of {batch_size}", "pass positive numbers for both")
+    auto_kid = settings is None
     settings = settings or ScoreSettings()
     metrics = list(dict.fromkeys(metrics))
     real_images, real_source = load_input(real, "real images")
+    if auto_kid:
+        settings = replace(settings, kid_subset_size=default_kid_subset_size(n, len(real_images)))
     extractor = build_extractor(feature, options)
     generator = torch.Generator().manual_seed(seed)
 
@@ -200,6 +238,8 @@ def score_sampler(
     record = score_provenance(extractor, settings, options.device, t0)
     record["fake"] = {"source": "sampler", "n": n, "seed": seed}
     record["real"] = {"source": real_source, "n": len(real_images), **_hashes(measured.real)}
+    if auto_kid and "kid" in metrics:
+        record["kid_subset_size"] = kid_subset_record(settings)
     return Scored(measured.values, record)
 
 

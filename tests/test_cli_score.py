@@ -215,14 +215,67 @@ def test_too_few_samples_for_fd_says_how_many(capsys, tmp_path, files, offline_c
 
 
 def test_kid_subset_larger_than_sample_count(capsys, files, offline_cache):
-    fails_with(capsys, ["score", *files, "--feature", "pixels", "--metrics", "kid"], "1000", "--kid-subset-size")
-    fails_with(
-        capsys,
-        ["score", *files, "--feature", "pixels", "--metrics", "kid", "--kid-subset-size", "51"],
-        "at least 51 generated samples",
-        "got 50",
-    )
+    for size, fragments in (("1000", ["at least 1000 generated samples"]), ("51", ["at least 51 generated", "got 50"])):
+        fails_with(
+            capsys,
+            ["score", *files, "--feature", "pixels", "--metrics", "kid", "--kid-subset-size", size],
+            *fragments,
+            "--kid-subset-size",
+        )
     assert cache_files(offline_cache) == []
+
+
+def test_kid_subset_size_defaults_to_the_smaller_set(capsys, files):
+    code, out, err = run(capsys, "score", *files, "--feature", "pixels", "--metrics", "kid")
+    assert code == 0, err
+    assert "# KID subsets of 50 (the smaller set; min(1000, n_real, n_fake))" in out.splitlines()
+    code, out, err = run(capsys, "score", *files, "--feature", "pixels", "--metrics", "kid", "--json")
+    assert strict_json(out)["provenance"]["settings"]["kid_subset_size"] == 50
+    assert strict_json(out)["provenance"]["kid_subset_size"] == {"used": 50, "rule": "min(1000, n_real, n_fake)"}
+    code, out, err = run(capsys, "score", *files, "--feature", "pixels", "--metrics", "kid", "--kid-subset-size", "30")
+    assert code == 0 and "KID subsets" not in out
+
+
+def test_readme_example_against_digits_test_with_default_settings(capsys, tmp_path, offline_cache):
+    """`benchbox score digits:test samples.npy` with the default families (fid, kid, is): digits:test has 355
+    images, fewer than KID's former fixed subset size of 1000."""
+    if "digits" not in DATASETS:
+        pytest.skip("no 'digits' dataset registered")
+    fake = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (400, 1, 8, 8), dtype=np.uint8))
+    code, out, err = run(capsys, "score", "digits:test", save_nhwc(tmp_path / "s.npy", fake), "--feature", "pixels")
+    assert code == 0, err
+    assert out.splitlines()[1].startswith("kid_pixels") and "# KID subsets of 355 (the smaller set" in out
+
+
+def test_bootstrap_output_says_what_the_interval_is(capsys, files):
+    code, out, err = run(capsys, "score", *files, *JSON_RUN, "--bootstrap", "20")
+    assert code == 0, err
+    result = strict_json(out)
+    record = result["provenance"]["bootstrap"]
+    assert "jackknife" in record["method"] and record["level"] == 0.95 and record["groups"] == 20
+    assert record["target"].startswith("E[value at n=50 generated samples] against this real set")
+    assert set(result["ci95"]) == {"fd_pixels", "kid_pixels"} and record["no_interval"] == ["kid_std_pixels"]
+    for name, (low, high) in result["ci95"].items():
+        assert low <= result[name] <= high
+    code, text, err = run(capsys, "score", *files, *JSON_RUN[:-1], "--bootstrap", "20")
+    lines = text.splitlines()
+    assert re.match(r"fd_pixels +[0-9.]+  \(95% CI [0-9.]+ \.\. [0-9.]+\)$", lines[0]), lines[0]
+    assert re.match(r"kid_std_pixels +[0-9.e-]+$", lines[2]), lines[2]
+    assert f"# 95% CI: {record['method']}" in lines and f"# 95% CI target: {record['target']}" in lines
+    assert "# no CI for kid_std_pixels: coverage of an interval for these values was not checked" in lines
+
+
+def test_shape_error_names_the_set_not_the_batch(capsys, tmp_path, offline_cache):
+    """40 colour images for the digits classifier (1×8×8), extracted in batches of 16: the error gives N = 40."""
+    if "digits" not in DATASETS:
+        pytest.skip("no 'digits' dataset registered")
+    colour = save_nhwc(tmp_path / "rgb.npy", blocky_images(40, seed=0)[:, :, :8, :8])
+    line = fails_with(
+        capsys,
+        ["score", "digits:test", colour, "--feature", "digits", "--metrics", "is", "--batch-size", "16"],
+        "(40, 3, 8, 8)",
+    )
+    assert "(16," not in line
 
 
 def test_infinite_with_too_few_samples(capsys, files, offline_cache):

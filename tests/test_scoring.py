@@ -9,11 +9,11 @@ from scipy import linalg
 from torch_fidelity.metric_kid import kid_features_to_metric
 
 from benchbox.catalogue import value_name as metric_name
-from benchbox.data.images import to_uint8
+from benchbox.data.images import check_images, to_uint8
 from benchbox.errors import BenchboxError
 from benchbox.features.cache import FeatureCache
 from benchbox.registry import EXTRACTORS
-from benchbox.scoring import ScoreSettings, check_request, score, score_sampler
+from benchbox.scoring import ScoreSettings, check_request, default_kid_subset_size, score, score_sampler
 from benchbox.testing import PixelExtractor, blocky_images
 from benchbox.uncertainty import infinite_n_values
 
@@ -197,7 +197,7 @@ def test_seventeen_samples_are_enough_for_fd(real, offline_cache):
 
 
 def test_kid_subset_larger_than_the_sample_count(extractor_calls, offline_cache, real, fake):
-    refused(
+    refused(  # an explicit ScoreSettings is used as given, its default 1000 included
         extractor_calls,
         offline_cache,
         "at least 1000 generated",
@@ -206,6 +206,7 @@ def test_kid_subset_larger_than_the_sample_count(extractor_calls, offline_cache,
         fake=fake,
         metrics=["kid"],
         feature="pixels",
+        settings=ScoreSettings(),
     )
     refused(
         extractor_calls,
@@ -217,6 +218,45 @@ def test_kid_subset_larger_than_the_sample_count(extractor_calls, offline_cache,
         feature="pixels",
         settings=ScoreSettings(kid_subset_size=55),
     )
+
+
+def test_kid_subset_size_defaults_to_the_smaller_set(real, fake, offline_cache):
+    result = score(real, fake, ["kid"], "pixels")  # 60 real, 50 generated
+    assert result.provenance["settings"]["kid_subset_size"] == 50
+    assert result.provenance["kid_subset_size"] == {"used": 50, "rule": "min(1000, n_real, n_fake)"}
+    assert result.values == score(real, fake, ["kid"], "pixels", settings=ScoreSettings(kid_subset_size=50)).values
+    chosen = score(real, fake, ["kid"], "pixels", settings=ScoreSettings(kid_subsets=7), auto_kid_subset_size=True)
+    assert chosen.provenance["settings"]["kid_subset_size"] == 50 and chosen.provenance["settings"]["kid_subsets"] == 7
+    sampled = score_sampler(lambda k, g: torch.rand(k, 3, 8, 8, generator=g) * 2 - 1, 40, real, ["kid"], "pixels")
+    assert sampled.provenance["settings"]["kid_subset_size"] == 40
+
+
+@pytest.mark.parametrize(
+    "n_fake, n_real, size", [(5000, 2000, 1000), (355, 1442, 355), (1442, 355, 355), (50, None, 50), (1, 9, 2)]
+)
+def test_default_kid_subset_size(n_fake, n_real, size):
+    assert default_kid_subset_size(n_fake, n_real) == size
+
+
+class GrayOnly(PixelExtractor):
+    """Refuses colour as the dataset classifiers do: with the shape of what it was given."""
+
+    def features(self, images):
+        images = check_images(images)
+        if images.shape[1] != 1:
+            raise BenchboxError(f"this classifier takes N×1×H×W images, not {tuple(images.shape)}", "pass gray images")
+        return super().features(images)
+
+
+def test_shape_errors_name_the_set_not_the_batch(offline_cache, monkeypatch):
+    monkeypatch.setitem(EXTRACTORS, "gray", lambda variant, options: GrayOnly())
+    gray = blocky_images(30, seed=1)[:, :1]
+    with pytest.raises(BenchboxError) as err:
+        score(gray, blocky_images(40, seed=2), ["fid"], "gray", batch_size=16)
+    assert "(40, 3, 32, 32)" in str(err.value) and "(16," not in str(err.value)
+    with pytest.raises(BenchboxError) as err:
+        score_sampler(lambda k, g: torch.zeros(k, 3, 8, 8), 40, gray, ["fid"], "gray", batch_size=16)
+    assert "(40, 3, 8, 8)" in str(err.value) and "(16," not in str(err.value)
 
 
 def test_unknown_metric_family(extractor_calls, offline_cache, real, fake):
@@ -362,18 +402,51 @@ def test_score_sampler_refuses_nan_samples(real, offline_cache):
 # bootstrap intervals and FD∞
 
 
-def test_bootstrap_intervals_are_deterministic_and_narrow_with_more_samples(real, offline_cache):
-    few, many = blocky_images(40, seed=7, tint=30), blocky_images(400, seed=7, tint=30)
-    a = score(real, few, ["fid", "is"], "pixels", bootstrap=60)
-    b = score(real, few, ["fid", "is"], "pixels", bootstrap=60)
-    assert a.intervals == b.intervals and set(a.intervals) == set(a.values)
-    assert a.provenance["bootstrap"] == {"resamples": 60, "level": 0.95, "resampled": "generated samples"}
-    c = score(real, many, ["fid", "is"], "pixels", bootstrap=60)
-    (low, high), (low_many, high_many) = a.intervals["fd_pixels"], c.intervals["fd_pixels"]
-    assert 0 < low < high and 0 < low_many < high_many
-    assert high_many - low_many < (high - low) / 2  # about 1/sqrt(10) as wide
-    assert "ci95" in a.as_json() and a.as_json()["ci95"]["fd_pixels"] == list(a.intervals["fd_pixels"])
+@pytest.mark.parametrize("n", [20, 40, 100])
+def test_bootstrap_intervals_hold_their_values_and_say_what_they_are(real, offline_cache, n):
+    """Intervals of FD and KID only, each around its own value (the percentile bootstrap's FD interval lay above
+    it), with the method and the target in the provenance."""
+    few = blocky_images(n, seed=7, tint=30)
+    a = score(real, few, ["fid", "kid", "is"], "pixels", settings=SMALL_KID, bootstrap=20)
+    for name, (low, high) in a.intervals.items():
+        assert low <= a.values[name] <= high, (name, low, a.values[name], high)
+    assert set(a.intervals) == {"fd_pixels", "kid_pixels"}
+    record = a.provenance["bootstrap"]
+    assert "jackknife" in record["method"] and record["level"] == 0.95 and record["groups"] == 20
+    assert record["target"] == f"E[value at n={n} generated samples] against this real set (the real set is fixed)"
+    assert record["no_interval"] == ["kid_std_pixels", "is_pixels", "is_std_pixels"]
+    assert score(real, few, ["fid", "kid", "is"], "pixels", settings=SMALL_KID, bootstrap=20).intervals == a.intervals
+    assert a.as_json()["ci95"] == {k: list(v) for k, v in a.intervals.items()}
     assert "ci95" not in score(real, few, ["fid"], "pixels").as_json()
+
+
+def test_bootstrap_intervals_narrow_with_more_samples(real, offline_cache):
+    def width(n, seed):
+        low, high = score(real, blocky_images(n, seed=seed, tint=30), ["fid"], "pixels", bootstrap=20).intervals[
+            "fd_pixels"
+        ]
+        assert 0 < low < high
+        return high - low
+
+    few, many = (np.mean([width(n, seed) for seed in (7, 8, 9)]) for n in (40, 400))
+    assert many < few / 2  # FD's standard deviation here: 0.22 at n = 40, 0.065 at n = 400 (200 fresh draws each)
+
+
+def test_bootstrap_that_fd_cannot_use_is_refused_before_features(extractor_calls, offline_cache, real):
+    refused(
+        extractor_calls, offline_cache, "--bootstrap 2 or more", real=real, fake=real, bootstrap=1, feature="pixels"
+    )
+    refused(
+        extractor_calls,
+        offline_cache,
+        "FD's jackknife keeps 16 of the 20 samples",
+        "--bootstrap 7 or more",
+        real=real,
+        fake=blocky_images(20, seed=0),
+        metrics=["fid"],
+        feature="pixels",
+        bootstrap=6,
+    )
 
 
 def standard_normal_exactly(rng, n, d):

@@ -25,11 +25,16 @@ def default_batch_size(device: torch.device) -> int:
 def extract_batches(
     extractor: Extractor, batches: Iterable[torch.Tensor], total: int | None = None, progress: bool = False
 ) -> dict[str, np.ndarray]:
-    """Features of a stream of uint8 N×C×H×W batches (e.g. straight from a sampler), concatenated in order."""
+    """Features of a stream of uint8 N×C×H×W batches (e.g. straight from a sampler), concatenated in order.
+
+    An error about a batch's shape names the whole set's (`total` rows), not the internal batch size."""
     parts: dict[str, list[np.ndarray]] = {name: [] for name in extractor.outputs}
     with tqdm(total=total, unit="img", desc=f"features ({extractor.name})", disable=not progress) as bar:
         for batch in batches:
-            out = extractor.features(check_images(batch))
+            try:
+                out = extractor.features(check_images(batch))
+            except BenchboxError as exc:
+                raise set_shape_error(exc, batch, total) from exc
             for name in parts:
                 values = out[name].detach().float().cpu().numpy()
                 if not np.isfinite(values).all():
@@ -42,6 +47,15 @@ def extract_batches(
     if not parts or not next(iter(parts.values())):
         raise BenchboxError("no images to extract features from", "pass at least one image")
     return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+
+
+def set_shape_error(error: BenchboxError, batch: torch.Tensor, total: int | None) -> BenchboxError:
+    """The same error with the batch's shape (B, C, H, W) written as the set's (N, C, H, W), N = total."""
+    shape = tuple(getattr(batch, "shape", ()))
+    if total is None or not shape or shape[0] == total:
+        return error
+    whole = (total, *shape[1:])
+    return BenchboxError(error.problem.replace(str(shape), str(whole)), error.hint.replace(str(shape), str(whole)))
 
 
 def extract(
