@@ -128,8 +128,6 @@ def test_is_only_without_real_images(capsys, files):
 
 
 def test_real_may_be_a_dataset_name(capsys, tmp_path, offline_cache):
-    if "digits" not in DATASETS:
-        pytest.skip("no 'digits' dataset registered")
     fake = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (40, 1, 8, 8), dtype=np.uint8))
     path = save_nhwc(tmp_path / "fake.npy", fake)
     code, out, err = run(capsys, "score", "digits:test", path, "--feature", "pixels", "--metrics", "fid", "--json")
@@ -239,8 +237,6 @@ def test_kid_subset_size_defaults_to_the_smaller_set(capsys, files):
 def test_readme_example_against_digits_test_with_default_settings(capsys, tmp_path, offline_cache):
     """`benchbox score digits:test samples.npy` with the default families (fid, kid, is): digits:test has 355
     images, fewer than KID's former fixed subset size of 1000."""
-    if "digits" not in DATASETS:
-        pytest.skip("no 'digits' dataset registered")
     fake = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (400, 1, 8, 8), dtype=np.uint8))
     code, out, err = run(capsys, "score", "digits:test", save_nhwc(tmp_path / "s.npy", fake), "--feature", "pixels")
     assert code == 0, err
@@ -267,8 +263,6 @@ def test_bootstrap_output_says_what_the_interval_is(capsys, files):
 
 def test_shape_error_names_the_set_not_the_batch(capsys, tmp_path, offline_cache):
     """40 colour images for the digits classifier (1×8×8), extracted in batches of 16: the error gives N = 40."""
-    if "digits" not in DATASETS:
-        pytest.skip("no 'digits' dataset registered")
     colour = save_nhwc(tmp_path / "rgb.npy", blocky_images(40, seed=0)[:, :, :8, :8])
     line = fails_with(
         capsys,
