@@ -8,7 +8,7 @@ import pytest
 from scipy import linalg
 
 from benchbox.errors import BenchboxError
-from benchbox.metrics.bootstrap import kid_subset_indices
+from benchbox.metrics.kid import subset_indices
 from benchbox.pipeline import ScoreSettings, metric_values
 from benchbox.uncertainty import check_intervals, interval_provenance, metric_intervals
 
@@ -37,7 +37,7 @@ def expected_kid(mu: np.ndarray, cov: np.ndarray, real: np.ndarray, settings: Sc
     cross = mean**3 + 3 * mean * var  # E (1 + u)³ for u Gaussian
     s = settings.kid_subset_size
     values = []
-    for _, b in kid_subset_indices(n_fake, len(real), settings.kid_subsets, s, settings.seed):
+    for _, b in subset_indices(n_fake, len(real), settings.kid_subsets, s, settings.seed):
         y = real[b]
         k_yy = (y @ y.T / d + 1) ** 3
         values.append(within_fake - 2 * cross[b].mean() + (k_yy.sum() - np.trace(k_yy)) / (s * (s - 1)))

@@ -31,7 +31,7 @@ from scipy.stats import t as student_t
 from benchbox.errors import BenchboxError
 from benchbox.metrics import check_points
 from benchbox.metrics.frechet import frechet_distance
-from benchbox.metrics.kid import polynomial_kernel
+from benchbox.metrics.kid import mmd2_unbiased, polynomial_kernel, subset_indices
 
 
 def check_groups(groups: int, n: int, level: float = 0.95) -> None:
@@ -109,15 +109,6 @@ def frechet_replicates(fake: np.ndarray, mu_real: np.ndarray, sigma_real: np.nda
     return values
 
 
-def kid_subset_indices(n_fake: int, n_real: int, subsets: int, subset_size: int, seed: int) -> list[tuple]:
-    """KID's subsets as `benchbox.metrics.kid.kernel_distance` draws them: RandomState(seed), fake then real rows."""
-    rng = np.random.RandomState(seed)
-    return [
-        (rng.choice(n_fake, subset_size, replace=False), rng.choice(n_real, subset_size, replace=False))
-        for _ in range(subsets)
-    ]
-
-
 def kid_replicates(
     fake: np.ndarray, real: np.ndarray, labels: np.ndarray, subsets: int, subset_size: int, seed: int
 ) -> tuple[float, np.ndarray]:
@@ -127,7 +118,7 @@ def kid_replicates(
     real = check_points(real, "real features", dim=fake.shape[1])
     groups = int(labels.max()) + 1
     full, left_out = np.empty(subsets), np.empty((subsets, groups))
-    for i, (a, b) in enumerate(kid_subset_indices(len(fake), len(real), subsets, subset_size, seed)):
+    for i, (a, b) in enumerate(subset_indices(len(fake), len(real), subsets, subset_size, seed)):
         x, y = fake[a], real[b]
         k_xx, k_xy, k_yy = polynomial_kernel(x, x), polynomial_kernel(x, y), polynomial_kernel(y, y)
         group = labels[a]
@@ -139,7 +130,7 @@ def kid_replicates(
         cross = np.bincount(group, k_xy.sum(axis=1), minlength=groups)
         s = subset_size
         within_y = (k_yy.sum() - np.trace(k_yy)) / (s * (s - 1))
-        full[i] = (k_xx.sum() - np.trace(k_xx)) / (s * (s - 1)) + within_y - 2 * k_xy.sum() / (s * s)
+        full[i] = mmd2_unbiased(k_xx, k_xy, k_yy)
         m = s - counts
         if m.min() < 2:
             raise BenchboxError(

@@ -39,13 +39,22 @@ def kernel_distance(
             f"KID subset size {subset_size} is larger than the sample count ({len(fake)} generated, {len(real)} real)",
             f"use a subset size of at most {min(len(fake), len(real))}, or more samples",
         )
-    rng = np.random.RandomState(seed)
     values = np.empty(subsets)
-    for i in range(subsets):
-        x = fake[rng.choice(len(fake), subset_size, replace=False)]
-        y = real[rng.choice(len(real), subset_size, replace=False)]
+    for i, (a, b) in enumerate(subset_indices(len(fake), len(real), subsets, subset_size, seed)):
+        x, y = fake[a], real[b]
         values[i] = mmd2_unbiased(polynomial_kernel(x, x), polynomial_kernel(x, y), polynomial_kernel(y, y))
     return float(values.mean()), float(values.std())
+
+
+def subset_indices(
+    n_fake: int, n_real: int, subsets: int, subset_size: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """KID's subsets: rows drawn without replacement by numpy's RandomState(seed), fake then real, per subset."""
+    rng = np.random.RandomState(seed)
+    return [
+        (rng.choice(n_fake, subset_size, replace=False), rng.choice(n_real, subset_size, replace=False))
+        for _ in range(subsets)
+    ]
 
 
 @register_score(

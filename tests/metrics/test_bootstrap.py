@@ -13,11 +13,10 @@ from benchbox.metrics.bootstrap import (
     jackknife_interval,
     jackknife_standard_error,
     kid_replicates,
-    kid_subset_indices,
     t_interval,
 )
 from benchbox.metrics.frechet import frechet_distance_of_features, gaussian_statistics
-from benchbox.metrics.kid import kernel_distance, mmd2_unbiased, polynomial_kernel
+from benchbox.metrics.kid import kernel_distance, mmd2_unbiased, polynomial_kernel, subset_indices
 
 
 @pytest.mark.parametrize("level", [0.9, 0.95])
@@ -63,7 +62,7 @@ def test_kid_replicates_equal_kid_of_the_rows_kept_in_the_same_subsets():
     labels = group_labels(len(fake), 10)
     full, replicates = kid_replicates(fake, real, labels, subsets=7, subset_size=50, seed=2020)
     assert full == pytest.approx(kernel_distance(fake, real, 7, 50, 2020)[0], rel=1e-12)
-    subsets = kid_subset_indices(len(fake), len(real), 7, 50, 2020)
+    subsets = subset_indices(len(fake), len(real), 7, 50, 2020)
     for g in range(10):
         values = []
         for a, b in subsets:
