@@ -63,11 +63,11 @@ def model_method(value: Value) -> str | None:
     return next((i.removeprefix("model.") for i in value.inputs if i.startswith("model.")), None)
 
 
-def check_supported(model: Any, wanted: Iterable[str], name: str, test_images: torch.Tensor) -> None:
+def check_supported(model: Any, wanted: Iterable[str], name: str, task: Any) -> None:
     """Refuse, before training, a suite that requires a value (a likelihood, say) this model cannot give, and test
     images its likelihood is not a probability of (grey levels under a Bernoulli decoder, say)."""
-    if hasattr(model, "check_likelihood_data"):
-        model.check_likelihood_data(test_images)
+    if hasattr(model, "check_likelihood_data"):  # the test images are read only for a model that checks them
+        model.check_likelihood_data(likelihood_images(task))
     methods = {v.base: model_method(v) for v in MODEL_VALUES}
     missing = sorted(v for v in wanted if methods.get(v) and not hasattr(model, methods[v]))
     if missing:

@@ -22,7 +22,7 @@ from benchbox.errors import BenchboxError
 from benchbox.evaluation import ScoredValue
 from benchbox.features import ExtractorOptions
 from benchbox.features.cache import FeatureCache
-from benchbox.model_metrics import MODEL_VALUES, check_supported, likelihood_images, model_values
+from benchbox.model_metrics import MODEL_VALUES, check_supported, model_values
 from benchbox.pipeline import CLASS_ACCURACY, ScoreSettings, build_extractor, check_request, measure
 from benchbox.registry import SCORES
 from benchbox.tasks import ImagesTask
@@ -74,7 +74,7 @@ class FeatureEvaluation:
         check_request(self.families, extractor, n, n_real, self._settings(n, n_real))
 
     def check_model(self, model: Any, task: ImagesTask, wanted: Sequence[str], name: str) -> None:
-        check_supported(model, wanted, name, likelihood_images(task))
+        check_supported(model, wanted, name, task)
 
     def _settings(self, n_fake: int, n_real: int) -> ScoreSettings:
         # KID's subsets cannot outnumber either set (smoke budgets score a few hundred samples)
