@@ -37,6 +37,12 @@ class ScoreSettings:
     seed: int = 2020  # torch-fidelity's rng_seed: KID subsets and the IS shuffle
 
 
+def kid_subset_size_for(cap: int, n_fake: int, n_real: int | None) -> int:
+    """min(cap, n_fake, n_real), at least 2: KID's subsets cannot outnumber either set, and the unbiased MMD² needs
+    two rows (a smaller set is then refused by the family's own check)."""
+    return max(2, min(cap, n_fake, cap if n_real is None else n_real))
+
+
 (CLASS_ACCURACY,) = register_values(
     "class_accuracy",
     ("labels the samples were generated for", "features:logits"),

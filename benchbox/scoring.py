@@ -26,7 +26,7 @@ from benchbox.features import Extractor, ExtractorOptions
 from benchbox.features.cache import FeatureCache
 from benchbox.features.extract import default_batch_size
 from benchbox.metrics.clip_score import CLIP_SCORE, clip_score_of_images
-from benchbox.pipeline import Measured, ScoreSettings, build_extractor, check_request, measure
+from benchbox.pipeline import Measured, ScoreSettings, build_extractor, check_request, kid_subset_size_for, measure
 from benchbox.registry import DATASETS, SUITES
 from benchbox.uncertainty import (
     check_infinite,
@@ -179,7 +179,7 @@ def kid_subset_record(settings: ScoreSettings) -> dict[str, Any]:
 
 def default_kid_subset_size(n_fake: int, n_real: int | None) -> int:
     """min(1000, n_real, n_fake), at least 2 (the unbiased MMD² needs two rows; smaller sets are then refused)."""
-    return max(2, min(KID_SUBSET_SIZE, n_fake, KID_SUBSET_SIZE if n_real is None else n_real))
+    return kid_subset_size_for(KID_SUBSET_SIZE, n_fake, n_real)
 
 
 def _real(measured: Measured) -> dict[str, np.ndarray] | None:

@@ -23,7 +23,14 @@ from benchbox.evaluation import ScoredValue
 from benchbox.features import ExtractorOptions
 from benchbox.features.cache import FeatureCache
 from benchbox.model_metrics import MODEL_VALUES, check_supported, model_values
-from benchbox.pipeline import CLASS_ACCURACY, ScoreSettings, build_extractor, check_request, measure
+from benchbox.pipeline import (
+    CLASS_ACCURACY,
+    ScoreSettings,
+    build_extractor,
+    check_request,
+    kid_subset_size_for,
+    measure,
+)
 from benchbox.registry import SCORES
 from benchbox.tasks import ImagesTask
 
@@ -78,7 +85,9 @@ class FeatureEvaluation:
 
     def _settings(self, n_fake: int, n_real: int) -> ScoreSettings:
         # KID's subsets cannot outnumber either set (smoke budgets score a few hundred samples)
-        return replace(self.settings, kid_subset_size=min(self.settings.kid_subset_size, n_fake, n_real))
+        return replace(
+            self.settings, kid_subset_size=kid_subset_size_for(self.settings.kid_subset_size, n_fake, n_real)
+        )
 
     def evaluate(
         self,
