@@ -13,7 +13,6 @@ import torch
 
 import benchbox.builtins  # noqa: F401  (registers the built-in model kinds, metrics and suites)
 from benchbox.catalogue import lookup
-from benchbox.device import resolve_device  # noqa: F401  (re-exported: benchbox.runner.resolve_device)
 from benchbox.errors import BenchboxError, StoreError
 from benchbox.model import Model, ModelContext
 from benchbox.runner.cells import DATA_SEED_OFFSET, EVAL_SEED_OFFSET, Cell, RunOutcome, build_model, cell_protocol_hash
