@@ -29,6 +29,7 @@ class Value:
     in_feature_space: bool = False  # recorded as <base>_<space>, the space named by its extractor
     of_weights: bool = False  # a property of the trained weights: a sampling variant shares its run's value
     tradeoff: bool = False  # a point of a model's sampling trade-off (quality, diversity, class accuracy, cost)
+    topic: str = "quality"  # the report table it sits in when not a headline column: a key of TOPICS
 
     def name(self, tag: str = "") -> str:
         """The recorded name: the base, or the base in the feature space named by `tag`."""
@@ -42,6 +43,14 @@ class Value:
         canonical = value_name(self.base, "")
         return f"{self.base}[_<space>]" if canonical == self.base else f"{self.base}_<space> ({canonical} in Inception)"
 
+
+# The report's tables beside the headline one, in order: what a paper would print apart.
+TOPICS = {
+    "quality": "Sample quality",
+    "diversity": "Diversity and mode diagnostics",
+    "likelihood": "Likelihood and reconstruction",
+    "cost": "Sampling cost",
+}
 
 VALUES: dict[str, Value] = {}  # base name -> definition, in registration order
 
@@ -57,6 +66,8 @@ def register_values(family: str, inputs: tuple[str, ...], *values: Value) -> tup
     """Add a family's values to the catalogue; a base name is defined once."""
     out = []
     for value in values:
+        if value.topic not in TOPICS:
+            raise ValueError(f"value '{value.base}' has topic '{value.topic}'; choose one of {', '.join(TOPICS)}")
         value = replace(value, family=family, inputs=inputs)
         if value.base in VALUES and VALUES[value.base] != value:
             raise ValueError(f"value '{value.base}' is defined twice (families {VALUES[value.base].family}, {family})")

@@ -55,6 +55,7 @@ class ModelRow:
     budgets: dict[str, BudgetInfo] = field(default_factory=dict)  # the model's own budgets by name
     variant_of: str = ""  # the entry a sampling variant belongs to
     sampling: dict[str, dict[str, Any]] = field(default_factory=dict)  # budget -> {sampling field: JSON value}
+    family: str = ""  # the model kind's family (benchbox.registry.MODEL_FAMILIES), which groups the report's rows
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class SuiteDescription:
     budgets: dict[str, BudgetInfo]
     reported: tuple[ReportedResult, ...]
     references: tuple[str, ...] = ()
+    headline: tuple[str, ...] = ()  # base names of the headline table's columns (empty: every value in one table)
     schema: int = DESCRIPTION_SCHEMA
 
     def to_json(self) -> str:
@@ -125,6 +127,7 @@ def _model_row(data: dict[str, Any]) -> ModelRow:
         budgets=_budgets(data.get("budgets", {})),
         variant_of=data.get("variant_of", ""),
         sampling={budget: dict(fields) for budget, fields in data.get("sampling", {}).items()},
+        family=data.get("family", ""),
     )
 
 
@@ -137,6 +140,7 @@ def _common(data: dict[str, Any]) -> dict[str, Any]:
         "budgets": _budgets(data["budgets"]),
         "reported": tuple(ReportedResult(**r) for r in data.get("reported", [])),
         "references": tuple(data.get("references", [])),
+        "headline": tuple(data.get("headline", [])),
     }
 
 

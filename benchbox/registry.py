@@ -32,6 +32,10 @@ class Registry(dict[str, Any]):
         return self[name]
 
 
+# The report groups its rows by model family, in this order, with a rule between groups.
+MODEL_FAMILIES = {"ae": "auto-encoders", "vae": "VAEs", "gan": "GANs", "diffusion": "diffusion", "user": "user models"}
+
+
 @dataclass(frozen=True)
 class ModelKind:
     """A registered model family: a builder that turns (config, ModelContext) into a Model."""
@@ -41,6 +45,7 @@ class ModelKind:
     build: Callable[..., Any]
     check: Callable[[Any], None] | None = None  # raises a BenchboxError for a config that cannot be built
     cost: Callable[[Any], float] | None = None  # relative cost of one step under a config (default 1), for scheduling
+    family: str = ""  # the group of the report's rows: a key of MODEL_FAMILIES
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,15 @@ def register_model(
     config_type: type,
     check: Callable[[Any], None] | None = None,
     cost: Callable[[Any], float] | None = None,
+    family: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a model builder; `check(config)` lets a suite refuse a bad config before any training starts, and
     `cost(config)` says what one step costs relative to a plain one (e.g. a GAN's critic steps per generator step)."""
 
     def deco(build: Callable[..., Any]) -> Callable[..., Any]:
-        MODELS.add(name, ModelKind(name, config_type, build, check, cost))
+        if family and family not in MODEL_FAMILIES:
+            raise ValueError(f"model kind '{name}' has family '{family}'; choose one of {', '.join(MODEL_FAMILIES)}")
+        MODELS.add(name, ModelKind(name, config_type, build, check, cost, family))
         return build
 
     return deco
@@ -102,12 +110,20 @@ POINTS_INPUTS = ("generated points", "real points", "the task's modes")
 
 
 def register_metric(
-    name: str, *, higher_is_better: bool, description: str, decimals: int = 3, family: str = ""
+    name: str,
+    *,
+    higher_is_better: bool,
+    description: str,
+    decimals: int = 3,
+    family: str = "",
+    topic: str = "quality",
 ) -> Callable[[Callable[..., float]], Callable[..., float]]:
     """Register a points metric and its value in the catalogue (in `family`, or a family of its own name)."""
 
     def deco(fn: Callable[..., float]) -> Callable[..., float]:
-        register_values(family or name, POINTS_INPUTS, Value(name, higher_is_better, description, decimals))
+        register_values(
+            family or name, POINTS_INPUTS, Value(name, higher_is_better, description, decimals, topic=topic)
+        )
         METRICS.add(name, PointsMetric(name, fn))
         return fn
 

@@ -78,6 +78,22 @@ class RunRecord:
     history: str = ""  # the training curves as JSON: per checkpoint interval, the step and each logged loss's mean
 
 
+@dataclass(frozen=True)
+class Artifact:
+    """A file a run leaves for the report (its sample preview PNG), kept in the store with its SHA-256."""
+
+    suite: str
+    suite_version: int
+    task: str
+    model: str
+    seed: int
+    budget: str
+    protocol_hash: str
+    name: str  # e.g. "preview.png"
+    sha256: str
+    data: bytes
+
+
 VERSION_MARK = "@"  # a user model's row is named 'package.module:factory@<digest of its code>'
 
 
@@ -89,11 +105,12 @@ def split_row_name(name: str) -> tuple[str, str]:
 
 _COLUMNS = [f.name for f in fields(ResultRecord)]
 _RUN_COLUMNS = [f.name for f in fields(RunRecord)]
+_ARTIFACT_COLUMNS = [f.name for f in fields(Artifact)]
 _CELL = ("suite", "suite_version", "task", "model", "budget", "metric")
 _KEY = (*_CELL[:4], "seed", *_CELL[4:])
 _RUN_CELL = _CELL[:-1]  # a run's table cell: every seed of it shares one protocol
 _RUN_KEY = (*_RUN, "protocol_hash")  # the rows `replace_runs` deletes: a run under one protocol
-_SQL_TYPES = {int: "INTEGER", float: "REAL", str: "TEXT", "int": "INTEGER", "float": "REAL", "str": "TEXT"}
+_SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bytes": "BLOB"}
 
 
 def _table(name: str, record: type, key: tuple[str, ...]) -> str:
@@ -104,10 +121,13 @@ def _table(name: str, record: type, key: tuple[str, ...]) -> str:
 # One run row per run and protocol: a fresh store holds one protocol per cell (put refuses another), but a migrated
 # schema-1 store may hold a stale run of another protocol beside the current one, as its records did.
 _RUNS_TABLE = _table("runs", RunRecord, _RUN_KEY)
+# Added within schema 2: created on open where missing (an older benchbox ignores it); read as empty where absent.
+_ARTIFACTS_TABLE = _table("artifacts", Artifact, (*_RUN_KEY, "name"))
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     _table("results", ResultRecord, _KEY),
     _RUNS_TABLE,
+    _ARTIFACTS_TABLE,
     "CREATE TABLE IF NOT EXISTS suites (suite TEXT NOT NULL, suite_version INTEGER NOT NULL, meta_json TEXT NOT NULL,"
     " PRIMARY KEY (suite, suite_version))",
 )
@@ -181,6 +201,9 @@ class ResultStore:
             )
         if version != SCHEMA_VERSION or self._columns("results") != _COLUMNS or self._columns("runs") != _RUN_COLUMNS:
             raise self._foreign(f"schema version {version} without its tables")
+        if not self.read_only and not self._columns("artifacts"):
+            with self._transaction("upgrade") as conn:
+                conn.execute(_ARTIFACTS_TABLE)
 
     def _schema_version(self) -> int | None:
         """The schema version the store's meta table names; None for an empty database."""
@@ -239,26 +262,34 @@ class ResultStore:
                 raise
             self.conn.execute("COMMIT")
 
-    def put(self, records: Iterable[ResultRecord], runs: Iterable[RunRecord] = (), replace_runs: bool = False) -> None:
-        """Insert or replace records and the status of their runs (a run and its sampling variants), all or none;
-        refuse a cell whose protocol differs from what it holds.
+    def put(
+        self,
+        records: Iterable[ResultRecord],
+        runs: Iterable[RunRecord] = (),
+        replace_runs: bool = False,
+        artifacts: Iterable[Artifact] = (),
+    ) -> None:
+        """Insert or replace records, the status of their runs (a run and its sampling variants) and their artifacts,
+        all or none; refuse a cell whose protocol differs from what it holds.
 
         With `replace_runs`, every record and run row a run (suite, version, task, model, seed, budget) holds under
         the same protocol is deleted first, so a rerun leaves no stale value (e.g. an old divergence) behind."""
-        records, runs = list(records), list(runs)
+        records, runs, artifacts = list(records), list(runs), list(artifacts)
         _check_writable(records, runs)
         with self._transaction("write") as conn:
             if replace_runs:
                 for key in {_key(r, _RUN_KEY) for r in [*records, *runs]}:
                     where = " AND ".join(f"{c}=?" for c in _RUN_KEY)
-                    conn.execute(f"DELETE FROM results WHERE {where}", key)
-                    conn.execute(f"DELETE FROM runs WHERE {where}", key)
+                    for table in ("results", "runs", "artifacts"):
+                        conn.execute(f"DELETE FROM {table} WHERE {where}", key)
             for r in records:
                 _refuse_clash(conn, "results", _CELL, r)
                 conn.execute(_insert("results", _COLUMNS), _key(r, _COLUMNS))
             for run in runs:
                 _refuse_clash(conn, "runs", _RUN_CELL, run)
                 conn.execute(_insert("runs", _RUN_COLUMNS), _key(run, _RUN_COLUMNS))
+            for artifact in artifacts:
+                conn.execute(_insert("artifacts", _ARTIFACT_COLUMNS), _key(artifact, _ARTIFACT_COLUMNS))
 
     def put_description(self, suite: str, version: int, description: SuiteDescription) -> None:
         """Store (or replace) the description of a suite version."""
@@ -280,6 +311,12 @@ class ResultStore:
     def runs(self, **where: Any) -> list[RunRecord]:
         """Run rows matching column=value filters, in a stable order."""
         return [RunRecord(*row) for row in self._select("runs", _RUN_COLUMNS, _RUN_KEY, where)]
+
+    def artifacts(self, **where: Any) -> list[Artifact]:
+        """Artifacts matching column=value filters (none in a store written before they were kept)."""
+        if not self._columns("artifacts"):
+            return []
+        return [Artifact(*row) for row in self._select("artifacts", _ARTIFACT_COLUMNS, (*_RUN_KEY, "name"), where)]
 
     def _select(self, table: str, columns: list[str], order: tuple[str, ...], where: dict[str, Any]) -> list[Any]:
         unknown = set(where) - set(columns)
@@ -311,7 +348,7 @@ def astuple_ordered(record: ResultRecord) -> tuple[Any, ...]:
     return _key(record, _COLUMNS)
 
 
-def _key(record: ResultRecord | RunRecord, columns: Iterable[str]) -> tuple[Any, ...]:
+def _key(record: ResultRecord | RunRecord | Artifact, columns: Iterable[str]) -> tuple[Any, ...]:
     d = asdict(record)
     return tuple(d[c] for c in columns)
 

@@ -99,6 +99,9 @@ class Suite:
     # How samples are scored: .features.FeatureEvaluation for images; left out, points metrics of `metrics` on raw
     # samples (benchbox.evaluation.points.PointsEvaluation), as suite files written before evaluations existed expect
     evaluation: Evaluation = None  # type: ignore[assignment]  (always set once constructed)
+    # The report's headline columns, as catalogue base names in order (e.g. "fd" for fd_<space>); the other values
+    # go to tables by topic. Left out: every value in one table
+    headline: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.evaluation is None:

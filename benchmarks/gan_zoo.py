@@ -32,6 +32,19 @@ FGAN_LABELS = {
 }
 
 
+# What a paper's main table of image models prints: quality, the two sides of diversity, classes covered, the
+# likelihood where a model has one, class accuracy for conditional models, and the sampling cost.
+IMAGE_HEADLINE = (
+    "fd",
+    "precision",
+    "recall",
+    "classes_covered",
+    "class_accuracy",
+    "nll_bits_per_dim",
+    "nfe_per_sample",
+)
+
+
 def zoo() -> tuple[ModelEntry, ...]:
     """Every GAN of the zoo as a model entry of an image suite."""
     entries = [
@@ -164,6 +177,7 @@ def zoo_suite(
     reported: tuple[ReportedResult, ...] = (),
     references: tuple[str, ...] = (),
     extra_models: tuple[ModelEntry, ...] = (),
+    headline: tuple[str, ...] = IMAGE_HEADLINE,
 ) -> Suite:
     """Register an image suite that trains the whole zoo (and `extra_models`, e.g. the likelihood and diffusion
     models) on one task: smoke, the given short and full budgets, and every value of the evaluation's families in
@@ -181,5 +195,6 @@ def zoo_suite(
             evaluation=evaluation,
             reported=reported,
             references=references,
+            headline=headline,
         )
     )

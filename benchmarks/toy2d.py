@@ -108,6 +108,7 @@ SUITE = register_suite(
         n_eval=2500,  # VEEGAN and PacGAN score 2,500 samples
         evaluation=PointsEvaluation(METRICS),  # (the default; written out as every suite's evaluation is)
         reported=REPORTED,
+        headline=METRICS,  # the four columns of VEEGAN's and PacGAN's tables
         references=(
             "Srivastava et al. 2017, VEEGAN: Reducing Mode Collapse in GANs using Implicit Variational Learning",
             "Lin et al. 2018, PacGAN: The power of two samples in generative adversarial networks",

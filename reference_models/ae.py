@@ -230,6 +230,6 @@ class AutoEncoder:
         self.step = int(state["step"])
 
 
-@register_model("ae", AEConfig, check=check_config)
+@register_model("ae", AEConfig, check=check_config, family="ae")
 def build_ae(config: AEConfig, ctx: ModelContext) -> AutoEncoder:
     return AutoEncoder(config, ctx)

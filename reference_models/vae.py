@@ -276,6 +276,6 @@ class VAE:
         self.step = int(state["step"])
 
 
-@register_model("vae", VAEConfig, check=check_config)
+@register_model("vae", VAEConfig, check=check_config, family="vae")
 def build_vae(config: VAEConfig, ctx: ModelContext) -> VAE:
     return VAE(config, ctx)

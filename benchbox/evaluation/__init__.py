@@ -1,7 +1,7 @@
 """How a suite scores a trained model: the one Evaluation protocol every suite has.
 
 `points.PointsEvaluation` scores toy2d's samples with points metrics; `features.FeatureEvaluation` scores images in a
-feature space. The runner calls the same four methods on either and never asks which it has.
+feature space. The runner calls the same methods on either and never asks which it has.
 """
 
 from __future__ import annotations
@@ -58,4 +58,8 @@ class Evaluation(Protocol):
     ) -> list[ScoredValue]:
         """Sample n from the model and score them; with `weights_values`, also what the weights give of themselves
         (a sampling variant of an already scored model leaves those out)."""
+        ...
+
+    def preview(self, model: Any, task: Task, generator: torch.Generator) -> bytes:
+        """A small PNG of samples drawn with `generator` (benchbox.preview): what the report shows of the run."""
         ...

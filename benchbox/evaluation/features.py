@@ -31,6 +31,7 @@ from benchbox.pipeline import (
     kid_subset_size_for,
     measure,
 )
+from benchbox.preview import GRID_SIDE, image_grid, png_bytes
 from benchbox.registry import SCORES
 from benchbox.tasks import ImagesTask
 
@@ -114,6 +115,9 @@ class FeatureEvaluation:
                 log.warning("Inception metrics skipped: %s", exc)
         return out
 
+    def preview(self, model: Any, task: ImagesTask, generator: torch.Generator) -> bytes:
+        return preview_grid(model, generator)
+
     def _measure(
         self,
         feature: str,
@@ -135,6 +139,12 @@ class FeatureEvaluation:
             labels=labels,
         )
         return [ScoredValue(k, v, extractor.weights_sha256) for k, v in measured.values.items()]
+
+
+def preview_grid(model: Any, generator: torch.Generator) -> bytes:
+    """An 8×8 grid of 64 samples as PNG (for a conditional model, the labels its sample_labeled draws)."""
+    images, _ = sample_images(model, GRID_SIDE * GRID_SIDE, generator)
+    return png_bytes(image_grid(images))
 
 
 def family_values(families: Sequence[str], tag: str = "") -> list[str]:

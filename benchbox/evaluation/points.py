@@ -11,6 +11,7 @@ import torch
 from benchbox.errors import BenchboxError
 from benchbox.evaluation import ScoredValue
 from benchbox.metrics import MetricInputs
+from benchbox.preview import POINTS, points_png
 from benchbox.registry import METRICS
 from benchbox.tasks import PointsTask, Task
 
@@ -53,3 +54,8 @@ class PointsEvaluation:
         real = task.reference(n).double().numpy()
         inputs = MetricInputs(fake=fake.reshape(len(fake), -1), real=real.reshape(len(real), -1), task=task)
         return [ScoredValue(name, METRICS[name].fn(inputs), "") for name in self.metrics]
+
+    def preview(self, model: Any, task: PointsTask, generator: torch.Generator) -> bytes:
+        """1,000 samples scattered over the task's modes."""
+        points = model.sample(POINTS, generator).detach().cpu().double().numpy().reshape(POINTS, -1)
+        return points_png(points, task.means_tensor().double().numpy(), task.std)

@@ -92,8 +92,14 @@ def ndb(
     output="logits",
     needs_real=True,
     values=(
-        Value("classes_covered", True, "classes predicted for at least one generated sample", decimals=0),
-        Value("class_kl", False, "KL(generated ‖ real) of the argmax class histograms"),
+        Value(
+            "classes_covered",
+            True,
+            "classes predicted for at least one generated sample",
+            decimals=0,
+            topic="diversity",
+        ),
+        Value("class_kl", False, "KL(generated ‖ real) of the argmax class histograms", topic="diversity"),
     ),
     description="classes predicted for ≥1 sample, and KL(fake ‖ real) of the argmax class histograms",
 )
@@ -109,8 +115,14 @@ def classes_family(fake: np.ndarray, real: np.ndarray, **_: object) -> dict[str,
     output="pool",
     needs_real=True,
     values=(
-        Value("ndb", False, "k-means bins whose generated share differs from the real one (z-test)", decimals=0),
-        Value("ndb_frac", False, "NDB / K"),
+        Value(
+            "ndb",
+            False,
+            "k-means bins whose generated share differs from the real one (z-test)",
+            decimals=0,
+            topic="diversity",
+        ),
+        Value("ndb_frac", False, "NDB / K", topic="diversity"),
     ),
     description="number of statistically different k-means bins, and its fraction NDB/K (Richardson & Weiss 2018)",
     min_samples=lambda dim, *, ndb_bins=50, **_: ndb_bins,  # a real sample per bin at least

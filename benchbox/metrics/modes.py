@@ -45,7 +45,12 @@ def _histogram(inputs: MetricInputs) -> tuple[np.ndarray, int]:
 
 
 @register_metric(
-    "modes_covered", higher_is_better=True, decimals=1, description="modes with ≥1 sample within 3 std", family="modes"
+    "modes_covered",
+    higher_is_better=True,
+    decimals=1,
+    description="modes with ≥1 sample within 3 std",
+    family="modes",
+    topic="diversity",
 )
 def modes_covered(inputs: MetricInputs) -> float:
     counts, _ = _histogram(inputs)
@@ -65,7 +70,12 @@ def high_quality_pct(inputs: MetricInputs) -> float:
 
 
 @register_metric(
-    "reverse_kl", higher_is_better=False, decimals=2, description="KL(mode histogram ‖ uniform)", family="modes"
+    "reverse_kl",
+    higher_is_better=False,
+    decimals=2,
+    description="KL(mode histogram ‖ uniform)",
+    family="modes",
+    topic="diversity",
 )
 def reverse_kl(inputs: MetricInputs) -> float:
     counts, _ = _histogram(inputs)

@@ -88,8 +88,19 @@ def density_coverage(
     output="pool",
     needs_real=True,
     values=(
-        Value("precision", True, "fraction of generated samples inside the real k-NN manifold", tradeoff=True),
-        Value("recall", True, "fraction of real samples inside the generated k-NN manifold", tradeoff=True),
+        Value(
+            "precision",
+            True,
+            "fraction of generated samples inside the real k-NN manifold",
+            tradeoff=True,
+        ),
+        Value(
+            "recall",
+            True,
+            "fraction of real samples inside the generated k-NN manifold",
+            tradeoff=True,
+            topic="diversity",
+        ),
     ),
     description="k-NN precision and recall, k = pr_k (Kynkäänniemi et al. 2019)",
     min_samples=lambda dim, *, pr_k=3, **_: pr_k + 1,  # the k-th nearest other sample, in both sets
@@ -105,7 +116,7 @@ def precision_recall_family(fake: np.ndarray, real: np.ndarray, *, pr_k: int = 3
     needs_real=True,
     values=(
         Value("density", True, "mean count of real k-NN balls holding each generated sample, over k"),
-        Value("coverage", True, "fraction of real k-NN balls holding a generated sample"),
+        Value("coverage", True, "fraction of real k-NN balls holding a generated sample", topic="diversity"),
     ),
     description="k-NN density and coverage around the real samples, k = dc_k (Naeem et al. 2020)",
     min_samples=lambda dim, *, dc_k=5, **_: dc_k + 1,  # the k-th nearest other real sample

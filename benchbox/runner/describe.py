@@ -4,6 +4,7 @@ values in table order, budgets, each model's rows (its sampling variants with th
 from __future__ import annotations
 
 from benchbox.description import BudgetInfo, ModelRow, SuiteDescription, TaskInfo
+from benchbox.registry import MODELS
 from benchbox.suite import Budget, ModelEntry, Suite
 
 
@@ -20,7 +21,8 @@ def model_rows(entry: ModelEntry, budgets: tuple[Budget, ...]) -> list[ModelRow]
     if fields:  # the run's settings come from its budget's config
         configs = {b.name: entry.budget_for(b).apply(entry.config) for b in budgets}
         sampling = {b: {k: getattr(c, k) for k in fields} for b, c in configs.items()}
-    rows = [ModelRow(entry.name, entry.description, own, "", sampling)]
+    family = "user" if entry.kind == "user" else MODELS.get_or_fail(entry.kind).family
+    rows = [ModelRow(entry.name, entry.description, own, "", sampling, family)]
     for v in entry.variants:
         rows.append(
             ModelRow(
@@ -29,6 +31,7 @@ def model_rows(entry: ModelEntry, budgets: tuple[Budget, ...]) -> list[ModelRow]
                 own,
                 entry.name,
                 {b: {**s, **dict(v.overrides)} for b, s in sampling.items()},
+                family,
             )
         )
     return rows
@@ -44,4 +47,5 @@ def describe_suite(suite: Suite) -> SuiteDescription:
         budgets={b.name: budget_info(b) for b in suite.budgets},
         reported=tuple(suite.reported),
         references=tuple(suite.references),
+        headline=tuple(suite.headline),
     )

@@ -14,14 +14,16 @@ import torch
 import benchbox.builtins  # noqa: F401  (registers the built-in model kinds, metrics and suites)
 from benchbox.catalogue import lookup
 from benchbox.errors import BenchboxError, StoreError
+from benchbox.io import write_bytes_atomic
 from benchbox.model import Model, ModelContext
+from benchbox.preview import PREVIEW, PREVIEW_SEED_OFFSET, sha256
 from benchbox.runner.cells import DATA_SEED_OFFSET, EVAL_SEED_OFFSET, Cell, RunOutcome, build_model, cell_protocol_hash
 from benchbox.runner.describe import describe_suite
 from benchbox.runner.parallel import run_parallel
 from benchbox.runner.preflight import preflight
 from benchbox.runner.records import Recorder
 from benchbox.runner.training import Trained, load_resume_state, seed_everything, train
-from benchbox.store import ResultRecord, ResultStore
+from benchbox.store import Artifact, ResultRecord, ResultStore
 from benchbox.suite import Suite, Variant
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ class Runner:
         return [own] + [Row(cell.entry.variant_name(v), cell_protocol_hash(self.suite, cell, v), v) for v in variants]
 
     def checkpoint_path(self, cell: Cell) -> Path:
-        model_dir = cell.entry.name.replace(":", "_").replace("/", "_")
+        model_dir = file_name(cell.entry.name)
         suite = self.checkpoint_root / self.suite.name / f"v{self.suite.version}"
         return suite / cell.budget.name / cell.task.name / model_dir / f"seed{cell.seed}" / "last.pt"
 
@@ -154,14 +156,26 @@ class Runner:
         records, wall = self._score(cell, model, own, trained.seconds)
         runs = [self.recorder.run(cell, own.name, own.phash, "done", steps, "", wall, batch, trained.history)]
         shared = [r for r in records if _of_weights(r.metric)]
+        samplers = [(own, model)]
         for row in variants:
             log.info("%s: scoring sampling variant %s", cell.label, row.name)
             sampler = model.sampling_variant(cell.entry.variant_config(cell.budget, row.variant))
             scored, wall = self._score(cell, sampler, row, trained.seconds)
             records += scored + [replace(r, model=row.name, protocol_hash=row.phash) for r in shared]
             runs.append(self.recorder.run(cell, row.name, row.phash, "done", steps, "", wall, batch))
-        self.store.put(records, runs=runs, replace_runs=True)
+            samplers.append((row, sampler))
+        # After every score, so that a model drawing on the global RNG scores as it did before previews existed
+        previews = [self._preview(cell, row, sampler) for row, sampler in samplers]
+        self.store.put(records, runs=runs, replace_runs=True, artifacts=previews)
         return records
+
+    def _preview(self, cell: Cell, row: Row, sampler: Model) -> Artifact:
+        """The row's sample preview from a fixed seed: a PNG beside the checkpoint, and in the store with its hash."""
+        generator = torch.Generator().manual_seed(cell.seed + PREVIEW_SEED_OFFSET)
+        data = self.suite.evaluation.preview(sampler, cell.task, generator)
+        write_bytes_atomic(self.checkpoint_path(cell).parent / f"preview-{file_name(row.name)}.png", data)
+        key = self.recorder.key(cell, row.name)
+        return Artifact(**key, protocol_hash=row.phash, name=PREVIEW, sha256=sha256(data), data=data)
 
     def _score(self, cell: Cell, model: Model, row: Row, train_seconds: float) -> tuple[list[ResultRecord], float]:
         t0 = time.perf_counter()
@@ -173,6 +187,11 @@ class Runner:
         wall = train_seconds + time.perf_counter() - t0
         make = self.recorder.result
         return [make(cell, row.name, row.phash, v.name, v.value, n, wall, v.extractor_hash) for v in scored], wall
+
+
+def file_name(row: str) -> str:
+    """A row name (a user model's is `module:factory@digest`) as a file or folder name."""
+    return row.replace(":", "_").replace("/", "_")
 
 
 def _of_weights(name: str) -> bool:

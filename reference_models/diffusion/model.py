@@ -313,6 +313,6 @@ class DDPM:
         self.step = int(state["step"])
 
 
-@register_model("ddpm", DDPMConfig, check=check_config)
+@register_model("ddpm", DDPMConfig, check=check_config, family="diffusion")
 def build_ddpm(config: DDPMConfig, ctx: ModelContext) -> DDPM:
     return DDPM(config, ctx)

@@ -108,6 +108,8 @@ class ImageGAN(GANTrainer):
         super().__init__(generator, discriminator, train_settings(c), conditioner, ctx.sample_shape, ctx.device)
 
 
-@register_model("image_gan", ImageGANConfig, check=check_config, cost=lambda c: c.n_critic)  # D steps per G step
+@register_model(
+    "image_gan", ImageGANConfig, check=check_config, cost=lambda c: c.n_critic, family="gan"
+)  # D steps per G step
 def build_image_gan(config: ImageGANConfig, ctx: ModelContext) -> ImageGAN:
     return ImageGAN(config, ctx)

@@ -61,6 +61,8 @@ def check_config(c: MLPGANConfig) -> None:
     check_settings(TrainSettings(c.loss, c.batch_size, c.lr, c.lr, c.betas, n_critic=c.n_critic, pack=c.pack))
 
 
-@register_model("mlp_gan", MLPGANConfig, check=check_config, cost=lambda c: c.n_critic)  # D steps per G step
+@register_model(
+    "mlp_gan", MLPGANConfig, check=check_config, cost=lambda c: c.n_critic, family="gan"
+)  # D steps per G step
 def build_mlp_gan(config: MLPGANConfig, ctx: ModelContext) -> MLPGAN:
     return MLPGAN(config, ctx)
