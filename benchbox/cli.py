@@ -18,7 +18,9 @@ from benchbox.data import set_data_dir
 from benchbox.device import resolve_device
 from benchbox.errors import BenchboxError
 from benchbox.io import write_text_atomic
-from benchbox.report.tables import View, csv_report, markdown_report
+from benchbox.report.render import FORMATS, render_report
+from benchbox.report.summary import View
+from benchbox.report.tables import markdown_report
 from benchbox.runner import Runner, make_cells, resolve_models, summarize_outcomes
 from benchbox.store import DEFAULT_STORE, ResultStore
 from benchbox.suites import load_suite
@@ -113,7 +115,12 @@ def build_parser() -> Parser:
         description="Print a suite's results table from the store, without running anything.",
     )
     report.add_argument("--suite", required=True, help="suite name as recorded in the store")
-    report.add_argument("--format", default="md", choices=["md", "csv"], help="Markdown (default) or CSV")
+    report.add_argument(
+        "--format",
+        default="md",
+        choices=list(FORMATS),
+        help="; ".join(f"{k}: {v}" for k, v in FORMATS.items()) + " (default: md)",
+    )
     report.add_argument("--out", type=Path, help="write to this file instead of standard output")
     report.add_argument(
         "--metrics", type=csv_list(str), help="comma-separated metric columns to show, in this order (default: all)"
@@ -170,10 +177,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise BenchboxError(f"store '{args.store}' does not exist", "run `benchbox run` first, or pass --store")
     store = ResultStore(args.store)
     view = View(all_versions=args.all_versions, curves=args.curves)
-    if args.format == "md":
-        text = markdown_report(store, args.suite, args.suite_version, args.budget, args.metrics, view)
-    else:
-        text = csv_report(store, args.suite, args.suite_version, args.budget, args.metrics, view)
+    text = render_report(store, args.suite, args.format, args.suite_version, args.budget, args.metrics, view)
     if args.out:
         write_text_atomic(args.out, text)
     else:

@@ -33,11 +33,11 @@ def test_run_then_report_prints_the_same_table(tmp_path):
     reported = cli("report", "--suite", "toy2d", "--store", str(store))
     assert reported.returncode == 0, reported.stderr
     assert ran.stdout == reported.stdout
-    assert "| gan-ns | 1 |" in ran.stdout and "*GAN (reported: Lin et al. 2018, Table 1, ± s.e.)*" in ran.stdout
+    assert "| gan-ns | 1 |" in ran.stdout and "| *GAN* | Lin et al. 2018, Table 1 | 6.3 ± 0.5 (s.e.) |" in ran.stdout
     assert "**Provenance.**" in ran.stdout
     csv = cli("report", "--suite", "toy2d", "--store", str(store), "--format", "csv", "--out", str(tmp_path / "t.csv"))
     assert csv.returncode == 0 and (tmp_path / "t.csv").read_text().startswith(
-        "suite,suite_version,budget,source,task,model"
+        "kind,suite,suite_version,budget,source,task,model"
     )
 
 

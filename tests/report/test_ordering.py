@@ -74,4 +74,5 @@ def test_diverged_runs_are_listed_and_kept_out_of_the_means():
     text = markdown_tables(records, runs, META, 1, "short")
     assert "t/b/seed0 at step 7" in text
     assert "| a | 2 | 3.00 ± 1.41 |" in text
-    assert "| b |" not in text.split("#### Ordering")[0]  # no row in our table, no number: only the listing
+    # its row shows how it ended in every column, never a number
+    assert "| b | 0 of 1 | diverged at step 7 | diverged at step 7 |" in text.split("#### Ordering")[0]
