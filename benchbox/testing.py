@@ -6,6 +6,9 @@ the engine names them `fd_inception_custom` etc.
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +188,18 @@ def tiny_clip_extractor(folder: Path, name: str) -> Any:
     torch.manual_seed(0)
     net = open_clip.create_model(name).eval()
     return ClipExtractor(net, name, "custom", "0" * 64, False, torch.device("cpu"))
+
+
+def have_or_install(*commands: str, packages: tuple[str, ...]) -> str:
+    """'' when every command is on PATH (installing the Debian packages first where they are absent and this is
+    root with apt-get), else why not."""
+    if all(shutil.which(c) for c in commands):
+        return ""
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        return f"{', '.join(commands)} not installed and cannot be installed here (no apt-get, or not root)"
+    for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
+        done = subprocess.run(step, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            return f"`{' '.join(step)}` failed: {done.stderr.strip()[-300:]}"
+    missing = [c for c in commands if not shutil.which(c)]
+    return f"{', '.join(missing)} still missing after installing {', '.join(packages)}" if missing else ""

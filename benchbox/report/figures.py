@@ -77,8 +77,9 @@ def training_curves(models: dict[str, list[Curve]]) -> bytes:
 
 def tradeoff_figure(title: str, x_label: str, points: Sequence[Point], values: Sequence[str]) -> bytes:
     """A panel per value: its mean ± std over seeds against x, one line per `line` label, each point named."""
-    fig, axes = grid(len(values))
-    for ax, name in zip(axes, values, strict=True):
+    values = [v for v in values if any(v in p.values for p in points)]
+    fig, axes = grid(max(1, len(values)))
+    for ax, name in zip(axes, values, strict=False):
         for k, line in enumerate(dict.fromkeys(p.line for p in points)):
             mine = sorted((p for p in points if p.line == line and name in p.values), key=lambda p: p.x)
             if not mine:
@@ -92,7 +93,7 @@ def tradeoff_figure(title: str, x_label: str, points: Sequence[Point], values: S
         ax.set_xlabel(x_label, fontsize=7)
         ax.set_ylabel(name, fontsize=7)
         ax.tick_params(labelsize=6)
-        if any(p.line for p in points):
+        if ax.get_legend_handles_labels()[1]:
             ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()

@@ -41,7 +41,7 @@ PAGE = jinja2.Template(
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 table.results, table.md { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
 table.results caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.3em 0; }
-table.results th, table.results td, table.md th, table.md td { padding: 0.2em 0.6em; text-align: right; }
+table.results th, table.results td, table.md th, table.md td { padding: 0.2em 0.6em; text-align: right; white-space: nowrap; }
 table.results thead th, table.md thead th { border-bottom: 1px solid #222; }
 table.results tbody th, table.md td:first-child { text-align: left; font-weight: normal; }
 .reported { border-left: 4px solid #8a6d3b; background: #fcf8e3; padding: 0.2em 1em; margin: 1em 0; }
