@@ -267,3 +267,32 @@ def test_too_few_samples_for_the_feature_space_are_refused_before_training(tmp_p
     assert "100" in line
     assert ResultStore(store).records() == []
     assert not (tmp_path / "checkpoints").exists()
+
+
+# -- the sample preview ---------------------------------------------------------------------------------------------
+
+
+def test_a_run_keeps_its_sample_preview_beside_the_checkpoint_and_in_the_store(tmp_path):
+    """The preview is the model's first 64 samples from the preview seed, in an 8×8 grid of 1-pixel white borders,
+    pixels rounded from [-1, 1] to [0, 255]: recomputed here from the model's own sampling rule."""
+    import hashlib
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from benchbox.preview import PREVIEW_SEED_OFFSET
+
+    runner, cells, _ = run_user_model(SUITE, tmp_path / "r.db", "noise_factory")
+    (artifact,) = ResultStore(tmp_path / "r.db").artifacts()
+    file = runner.checkpoint_path(cells[0]).parent / f"preview-{artifact.model.replace(':', '_')}.png"
+    assert file.read_bytes() == artifact.data and hashlib.sha256(artifact.data).hexdigest() == artifact.sha256
+    pixels = np.asarray(Image.open(io.BytesIO(artifact.data)))
+    assert pixels.shape == (8 * 9 + 1, 8 * 9 + 1)  # 8×8 tiles of 8×8 pixels, 1-pixel borders
+    g = torch.Generator().manual_seed(0 + PREVIEW_SEED_OFFSET)
+    samples = torch.rand(64, 1, 8, 8, generator=g).double() * 2 - 1
+    expected = np.rint((samples.numpy() + 1) * 255 / 2).astype(np.uint8)
+    for i in range(64):
+        r, c = divmod(i, 8)
+        assert (pixels[1 + 9 * r : 9 + 9 * r, 1 + 9 * c : 9 + 9 * c] == expected[i, 0]).all(), i
+    assert (pixels[0] == 255).all() and (pixels[:, 0] == 255).all()

@@ -45,3 +45,27 @@ def test_the_guidance_sweep_is_one_block_ordered_by_scale():
 def test_settings_order_numbers_numerically_and_names_first():
     values = [10.0, "ddpm", 2.0, "ddim", 0]
     assert sorted(values, key=order_key) == ["ddim", "ddpm", 0, 2.0, 10.0]
+
+
+def test_figures_plot_a_guidance_sweep_against_its_scale_and_samplers_against_their_cost():
+    from benchbox.report.tradeoff import Tradeoff, figure_axes
+
+    values = {"fd_x": (5.0, 0.1), "precision_x": (0.5, 0.01), "nfe_per_sample": (20.0, 0.0)}
+    metrics = ["fd_x", "precision_x", "nfe_per_sample"]
+    sweep = Tradeoff("cfg", ["guidance_scale"], {f"w{w}": {"guidance_scale": w} for w in (0, 1, 3)},
+                     {f"w{w}": values for w in (0, 1, 3)}, metrics)  # fmt: skip
+    x, points, plotted = figure_axes(sweep)
+    assert x == "guidance_scale" and [p.x for p in points] == [0, 1, 3]
+    assert plotted == ["fd_x", "precision_x"]  # the trade-off values, not the cost
+    settings = {
+        "ddpm": {"sampler": "ddpm", "sample_steps": 20},
+        "ddim10": {"sampler": "ddim", "sample_steps": 10},
+        "ddim50": {"sampler": "ddim", "sample_steps": 50},
+    }
+    nfe = {"ddpm": 20.0, "ddim10": 10.0, "ddim50": 50.0}
+    samplers = Tradeoff("ddpm", ["sampler", "sample_steps"], settings,
+                        {k: {**values, "nfe_per_sample": (v, 0.0)} for k, v in nfe.items()}, metrics)  # fmt: skip
+    x, points, plotted = figure_axes(samplers)
+    assert x == "nfe_per_sample" and plotted == ["fd_x", "precision_x"]  # the quality values
+    assert {(p.label, p.line, p.x) for p in points} == {("ddpm", "ddpm", 20.0), ("ddim10", "ddim", 10.0),
+                                                         ("ddim50", "ddim", 50.0)}  # fmt: skip
