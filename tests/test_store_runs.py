@@ -299,3 +299,31 @@ def test_a_chmod_read_only_schema_1_store_asks_for_a_writable_copy(tmp_path):
     path.chmod(0o444)
     with pytest.raises(StoreError, match="copy it somewhere writable"):
         ResultStore(path)
+
+
+def test_artifacts_are_kept_with_their_run_and_replaced_with_it(tmp_path):
+    import hashlib
+
+    from benchbox.store import Artifact
+
+    store = ResultStore(tmp_path / "r.db")
+    record = result_record()
+    key = {k: getattr(record, k) for k in ("suite", "suite_version", "task", "model", "seed", "budget")}
+    png = b"\x89PNG fake bytes"
+    art = Artifact(
+        **key, protocol_hash=record.protocol_hash, name="preview.png", sha256=hashlib.sha256(png).hexdigest(), data=png
+    )
+    store.put([record], runs=[run_record()], artifacts=[art])
+    assert store.artifacts(model=record.model) == [art]
+    store.put([record], runs=[run_record()], replace_runs=True)  # a rerun without a preview leaves none behind
+    assert store.artifacts() == []
+
+
+def test_a_store_from_before_artifacts_gets_the_table_when_opened(tmp_path):
+    path = tmp_path / "r.db"
+    ResultStore(path).put([result_record()], runs=[run_record()])
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE artifacts")  # as a store written before previews were kept
+    store = ResultStore(path)
+    assert store.artifacts() == [] and store.records() == [result_record()]
+    assert {row[1] for row in store.conn.execute("PRAGMA table_info(artifacts)")} >= {"sha256", "data"}
