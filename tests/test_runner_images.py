@@ -234,7 +234,7 @@ def test_budget_n_eval_sets_the_samples_scored_and_the_protocol(tmp_path):
         ASKED.clear()
         _, _, (outcome,) = run_user_model(suite, tmp_path / f"{n}.db", "noise_factory")
         assert outcome.status == "done"
-        assert ASKED == [2, n]  # the pre-flight's two (a throwaway instance), then n samples, once
+        assert ASKED == [2, n, 64]  # the pre-flight's two (a throwaway instance), n samples once, the 64 of the preview
         records = ResultStore(tmp_path / f"{n}.db").records()
         assert {r.metric for r in records} == REQUIRED | OWN
         assert {r.n_samples for r in records} == {n}
