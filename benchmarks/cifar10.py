@@ -26,7 +26,7 @@ from __future__ import annotations
 from benchbox.data.image_task import ImageTask
 from benchbox.evaluation.features import FeatureEvaluation
 from benchbox.suite import Budget
-from benchmarks.gan_zoo import lucic_2018_fid, zoo_suite
+from benchmarks.gan_zoo import IMAGE_HEADLINE, lucic_2018_fid, zoo_suite
 from benchmarks.likelihood_zoo import DiffusionPlan, autoencoders, diffusion, ho_2020_cifar10, short_diffusion_budget
 
 TASK = ImageTask("cifar10", "cifar10", (3, 32, 32), 10, description="CIFAR-10, 50,000 train / 10,000 test, 32×32 RGB")
@@ -95,4 +95,5 @@ SUITE = zoo_suite(
         "Ho & Salimans 2021, Classifier-Free Diffusion Guidance",
     ),
     extra_models=autoencoders(latent_dim=64) + diffusion(DIFFUSION),
+    headline=("fd", "is", *IMAGE_HEADLINE[1:]),  # CIFAR-10 papers print IS beside FID
 )
