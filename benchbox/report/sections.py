@@ -111,7 +111,7 @@ def build_section(
                 tuple(tradeoffs(summary, meta.models, task, budget, available)),
                 ordering_block(meta.reported, task, summary, metrics) or "",
                 "\n\n".join(curve_lines(runs, task)) if view.curves else "",
-                first_seed_previews(artifacts or [], task, records),
+                in_row_order(first_seed_previews(artifacts or [], task, records), tables),
                 run_curves(runs, task),
             )
         )
@@ -129,6 +129,12 @@ def first_seed_previews(artifacts: list[Artifact], task: str, records: list[Resu
         if a.task == task and (a.model, a.protocol_hash) in protocols and a.model not in out:
             out[a.model] = a.data
     return out
+
+
+def in_row_order(previews: dict[str, bytes], tables: TaskTables) -> dict[str, bytes]:
+    """The previews in the order of the task's table rows (by family, then the suite's order)."""
+    order = list(dict.fromkeys(row.model for table in tables.tables for row in table.rows))
+    return {m: previews[m] for m in sorted(previews, key=lambda m: order.index(m) if m in order else len(order))}
 
 
 def run_curves(runs: list[RunRecord], task: str) -> dict[str, list[Curve]]:
