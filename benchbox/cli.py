@@ -1,4 +1,4 @@
-"""The command line: benchbox list | run | report | score."""
+"""The command line: benchbox list | run | report | score | check."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from benchbox import __version__
+from benchbox.cli_check import add_check_parser, cmd_check
 from benchbox.cli_list import add_list_parser, cmd_list
 from benchbox.cli_score import add_score_parser, cmd_score
 from benchbox.data import set_data_dir
@@ -139,6 +140,7 @@ def build_parser() -> Parser:
         "--store", type=Path, default=DEFAULT_STORE, help=f"SQLite result store (default: {DEFAULT_STORE})"
     )
     add_score_parser(sub)
+    add_check_parser(sub)
     return parser
 
 
@@ -185,7 +187,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "score": cmd_score}
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "score": cmd_score, "check": cmd_check}
 
 
 def import_plugins(names: list[str]) -> None:
