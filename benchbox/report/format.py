@@ -21,7 +21,7 @@ def decimals(name: str) -> int:
 
 def format_value(mean: float, spread: float | None, places: int) -> str:
     if math.isinf(mean):
-        return "∞"
+        return "∞" if mean > 0 else "−∞"
     text = f"{mean:.{places}f}"
     if spread is not None and math.isfinite(spread):
         text += f" ± {spread:.{places}f}"

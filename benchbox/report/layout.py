@@ -21,6 +21,7 @@ from benchbox.description import ModelRow, SuiteDescription
 from benchbox.registry import MODEL_FAMILIES
 from benchbox.report.format import decimals, definition, format_value
 from benchbox.report.significance import Estimate, marks
+from benchbox.report.summary import seed_mean_std
 from benchbox.store import ResultRecord, RunRecord
 
 MIN_PER_RUN = "min/run"  # the wall minutes of one run (training and scoring), a column of the cost table
@@ -183,13 +184,9 @@ def make_cell(records: list[ResultRecord], places: int) -> Cell:
     if len({r.extractor_hash for r in records}) > 1:
         return Cell("mixed weights")
     values = np.array([r.value for r in records], dtype=float)
-    n = len(values)
-    if not np.isfinite(values).all():
-        mean = math.inf if np.isposinf(values).any() and not np.isnan(values).any() else math.nan
-        return Cell("∞" if mean == math.inf else "nan", mean, math.nan, n)
-    mean = float(values.mean())
-    std = float(values.std(ddof=1)) if n > 1 else math.nan
-    return Cell(format_value(mean, std, places), mean, std, n)
+    mean, std = seed_mean_std(values)
+    text = "nan" if math.isnan(mean) else format_value(mean, std, places)
+    return Cell(text, mean, std, len(values))
 
 
 def make_table(title: str, names: list[str], rows: list[Row]) -> Table:

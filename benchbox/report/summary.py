@@ -37,11 +37,7 @@ def summarize(records: list[ResultRecord]) -> pd.DataFrame:
         values = group["value"].to_numpy(dtype=float)
         n = len(values)
         extractors = set(group["extractor_hash"])
-        if len(extractors) > 1 or np.isnan(values).any():
-            mean = math.nan
-        else:
-            mean = float(values.mean()) if np.isfinite(values).all() else math.inf
-        std = float(values.std(ddof=1)) if n > 1 and math.isfinite(mean) else math.nan
+        mean, std = seed_mean_std(values, len(extractors))
         sem = std / math.sqrt(n) if n > 1 else math.nan
         half = float(stats.t.ppf(0.975, n - 1) * sem) if n > 1 and math.isfinite(sem) else math.nan
         rows.append(
@@ -61,6 +57,17 @@ def summarize(records: list[ResultRecord]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def seed_mean_std(values: np.ndarray, extractors: int = 1) -> tuple[float, float]:
+    """Mean and sample std of one cell's seeds. NaN for both where the seeds were measured with different extractor
+    weights or any is NaN; a seed's ±∞ makes the mean ±∞ (NaN if both signs) and the std undefined."""
+    n = len(values)
+    if extractors > 1 or n == 0 or np.isnan(values).any():
+        return math.nan, math.nan
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if n > 1 and math.isfinite(mean) else math.nan
+    return mean, std
 
 
 def one_protocol(summary: pd.DataFrame) -> pd.DataFrame:

@@ -3,6 +3,9 @@ that did not finish shown as such, never as a number."""
 
 import dataclasses
 
+import numpy as np
+import pytest
+
 from benchbox.description import ModelRow, SuiteDescription
 from benchbox.report.layout import MIN_PER_RUN, table_plan, task_tables
 from benchbox.testing import result_record, run_record
@@ -80,3 +83,19 @@ def test_the_best_is_bold_only_beyond_the_noise():
     faster = [dataclasses.replace(r, value=r.value - 5) if r.model == "dcgan" else r for r in records]
     cells = {r.name: r.cells["fd_x"] for r in task_tables("t", faster, [], META).tables[0].rows}
     assert {k: c.mark for k, c in cells.items()} == {"vae": "second", "dcgan": "best", "wgan": ""}
+
+
+def test_infinite_and_undefined_seeds_give_the_mean_numpy_gives():
+    from benchbox.report.summary import seed_mean_std
+
+    inf, nan = float("inf"), float("nan")
+    assert seed_mean_std(np.array([1.0, inf])) == (inf, pytest.approx(nan, nan_ok=True))
+    assert seed_mean_std(np.array([1.0, -inf]))[0] == -inf  # not +∞
+    assert all(np.isnan(seed_mean_std(np.array([inf, -inf]))))
+    assert all(np.isnan(seed_mean_std(np.array([1.0, nan]))))
+    assert all(np.isnan(seed_mean_std(np.array([1.0, 2.0]), extractors=2)))
+    mean, std = seed_mean_std(np.array([1.0, 2.0, 4.0]))
+    assert (mean, std) == (pytest.approx(np.mean([1, 2, 4])), pytest.approx(np.std([1, 2, 4], ddof=1)))
+    cells = [rec("dcgan", "reverse_kl", v, seed=s) for s, v in enumerate((0.5, -inf))]
+    (table,) = [t for t in task_tables("t", cells, [], META).tables if t.title.startswith("Diversity")]
+    assert table.rows[0].cells["reverse_kl"].text == "−∞"
