@@ -35,6 +35,7 @@ from benchbox.check.compare import (
     regressions,
     reuse_warning,
 )
+from benchbox.check.findings import decided, describe, lost
 from benchbox.check.golden import engine_check
 from benchbox.check.table import describe_regression, report
 from benchbox.check.update import update_baseline
@@ -148,13 +149,14 @@ def check_baseline(args: argparse.Namespace) -> int:
         results = {r.row.label: r for r in read_rows(store, suite, budget.name, chosen, baseline.seeds)}
     check_extractors(cells, results)
     verdicts = compare(cells, results, baseline)
+    contradicted, finding_notes = lost(baseline.findings_held, decided(suite, list(results.values())))
     reused = [r for r in before if r.complete]
     warnings = environment_warnings(baseline, list(results.values())) + reuse_warning(reused, git_commit())
     title = f"{suite.name} v{suite.version}, budget {budget.name}, seeds {', '.join(map(str, baseline.seeds))}"
-    print(report(title, verdicts, notes(cells, results, rows), warnings, args.format), end="")
-    bad = regressions(verdicts)
-    if bad:
-        print(f"benchbox: check failed: {'; '.join(describe_regression(v) for v in bad)}", file=sys.stderr)
+    print(report(title, verdicts, notes(cells, results, rows) + finding_notes, warnings, args.format), end="")
+    failures = [describe_regression(v) for v in regressions(verdicts)] + [describe(v) for v in contradicted]
+    if failures:
+        print(f"benchbox: check failed: {'; '.join(failures)}", file=sys.stderr)
         return 1
     return 0
 

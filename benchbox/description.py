@@ -29,6 +29,40 @@ class ReportedResult:
     note: str = ""
 
 
+EXPECTATIONS = ("higher", "lower", "rises", "falls")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a paper found, as a claim the records of one task can decide (benchbox.findings decides it).
+
+    "higher"/"lower": `value` of rows[0] against that of rows[1] (or rows[0]'s `versus_value` when rows[1] is the
+    same row). "rises"/"falls": `value` along `rows`, a sweep in order at positions `x` (rank positions if empty).
+    `value` is a recorded name or a catalogue base name (`fd` finds `fd_digits`)."""
+
+    key: str  # stable id, e.g. "packing-grid25": what `benchbox check` baselines list
+    source: str  # short citation, e.g. "Lin et al. 2018, Table 1"
+    claim: str  # the claim in words
+    conditions: str  # the paper's conditions: data, nets, budget
+    task: str
+    value: str
+    rows: tuple[str, ...]
+    expect: str  # one of EXPECTATIONS
+    versus_value: str = ""
+    x: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        pair = self.expect in ("higher", "lower")
+        if self.expect not in EXPECTATIONS:
+            raise ValueError(f"finding '{self.key}': expect '{self.expect}' is not one of {', '.join(EXPECTATIONS)}")
+        if pair and len(self.rows) != 2 or not pair and len(self.rows) < 3:
+            raise ValueError(f"finding '{self.key}': '{self.expect}' compares 2 rows, a trend 3 or more")
+        if self.x and len(self.x) != len(self.rows):
+            raise ValueError(f"finding '{self.key}': {len(self.x)} sweep positions for {len(self.rows)} rows")
+        if pair and (self.rows[0] == self.rows[1]) != bool(self.versus_value):
+            raise ValueError(f"finding '{self.key}': a row against itself needs versus_value, two rows none")
+
+
 @dataclass(frozen=True)
 class BudgetInfo:
     """What a budget promises: its training steps and protocol seeds, in words too."""
@@ -70,6 +104,7 @@ class SuiteDescription:
     reported: tuple[ReportedResult, ...]
     references: tuple[str, ...] = ()
     headline: tuple[str, ...] = ()  # base names of the headline table's columns (empty: every value in one table)
+    findings: tuple[Finding, ...] = ()  # the papers' claims the report decides on the records
     schema: int = DESCRIPTION_SCHEMA
 
     def to_json(self) -> str:
@@ -141,7 +176,12 @@ def _common(data: dict[str, Any]) -> dict[str, Any]:
         "reported": tuple(ReportedResult(**r) for r in data.get("reported", [])),
         "references": tuple(data.get("references", [])),
         "headline": tuple(data.get("headline", [])),
+        "findings": tuple(_finding(f) for f in data.get("findings", [])),
     }
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    return Finding(**{**data, "rows": tuple(data["rows"]), "x": tuple(data.get("x", ()))})
 
 
 def _read_v1(data: dict[str, Any]) -> SuiteDescription:

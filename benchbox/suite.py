@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchbox.description import ReportedResult
+from benchbox.description import Finding, ReportedResult
 from benchbox.errors import BenchboxError
 from benchbox.evaluation import Evaluation
 from benchbox.evaluation.points import PointsEvaluation
@@ -102,6 +102,8 @@ class Suite:
     # The report's headline columns, as catalogue base names in order (e.g. "fd" for fd_<space>); the other values
     # go to tables by topic. Left out: every value in one table
     headline: tuple[str, ...] = ()
+    # What the suite's papers found, as claims its records decide (benchbox.findings); shown in every report
+    findings: tuple[Finding, ...] = ()
 
     def __post_init__(self) -> None:
         if self.evaluation is None:
@@ -125,3 +127,27 @@ class Suite:
 def protocol_hash(*parts: Any) -> str:
     """A short hash of the reprs of the frozen dataclasses that define one table cell's protocol."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+# Field metadata of a config option added after cells were recorded without it: at its default the option is left
+# out of the protocol hash, so adding it moves no existing cell's hash; set, it is hashed as any field.
+HASHED_WHEN_SET = {"protocol": "hashed when set"}
+
+
+class HashedConfig:
+    """A model config as the protocol hash reads it: its dataclass repr, less the HASHED_WHEN_SET fields at their
+    defaults (equal to repr(config) when there are none)."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def __repr__(self) -> str:
+        c = self.config
+        if not dataclasses.is_dataclass(c) or isinstance(c, type):
+            return repr(c)
+        shown = [
+            f"{f.name}={getattr(c, f.name)!r}"
+            for f in dataclasses.fields(c)
+            if f.repr and not (f.metadata == HASHED_WHEN_SET and getattr(c, f.name) == f.default)
+        ]
+        return f"{type(c).__qualname__}({', '.join(shown)})"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import benchbox.builtins  # noqa: F401  (registers the built-in suites, model kinds and metrics)
+from benchbox.catalogue import lookup
 from benchbox.errors import BenchboxError, SuiteFileError
 from benchbox.registry import MODELS, SUITES
 from benchbox.suite import BUDGET_NAMES, Budget, ModelEntry, Suite
@@ -93,8 +94,29 @@ def validate_suite(suite: Suite) -> None:
                 f"budget '{b.name}' is too small to produce one checkpoint ({b.steps} steps, one every "
                 f"{b.checkpoint_every}); give it checkpoint_every <= steps"
             )
+    problems += _finding_problems(suite)
     if problems:
         raise SuiteFileError(f"suite '{suite.name}' is malformed: {'; '.join(problems)}", "fix the suite definition")
+
+
+def _finding_problems(suite: Suite) -> list[str]:
+    """A finding must name the suite's tasks, rows (variants included) and values, and keys must be unique."""
+    tasks = {t.name for t in suite.tasks}
+    rows = {m.name for m in suite.models} | {m.variant_name(v) for m in suite.models for v in m.variants}
+    bases = {lookup(n)[0].base for n in suite.values() if lookup(n) is not None} | set(suite.values())
+    problems = []
+    keys = [f.key for f in suite.findings]
+    problems += [f"finding key '{k}' is used twice" for k in sorted({k for k in keys if keys.count(k) > 1})]
+    for f in suite.findings:
+        if f.task not in tasks:
+            problems.append(f"finding '{f.key}' names unknown task '{f.task}'")
+        problems += [f"finding '{f.key}' names unknown row '{r}'" for r in f.rows if r not in rows]
+        problems += [
+            f"finding '{f.key}' names value '{v}' that the suite does not record"
+            for v in (f.value, f.versus_value)
+            if v and v not in bases
+        ]
+    return problems
 
 
 def _entry_problems(entry: ModelEntry, budgets: tuple[Budget, ...], check: Any) -> list[str]:

@@ -44,7 +44,7 @@ LUCIC_2018_FASHION_FID = (
     ("LSGAN", "lsgan", 30.7, 2.2),
     ("WGAN", "wgan", 21.5, 1.6),
     ("WGAN GP", "wgan-gp", 24.5, 2.1),
-    ("DRAGAN", "", 27.7, 1.2),
+    ("DRAGAN", "dragan", 27.7, 1.2),
     ("BEGAN", "began", 22.9, 0.9),
 )
 

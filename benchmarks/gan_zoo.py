@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from benchbox.data.image_task import ImageTask
+from benchbox.description import Finding
 from benchbox.evaluation.features import FeatureEvaluation
 from benchbox.registry import register_suite
 from benchbox.suite import Budget, ModelEntry, ReportedResult, Suite
+from benchmarks.likelihood_zoo import GUIDANCE_SCALES
+from benchmarks.zoo_findings import image_findings
 from reference_models.gan.fgan import DIVERGENCES
 from reference_models.gan.image_gan import ImageGANConfig
 
@@ -78,6 +81,12 @@ def zoo() -> tuple[ModelEntry, ...]:
                 d_batch_norm=False,
             ),
             "WGAN-GP: λ = 10, 5 critic steps, Adam 1e-4 (0, 0.9), no batch norm in D (Gulrajani et al. 2017)",
+        ),
+        ModelEntry(
+            "dragan",
+            "image_gan",
+            replace(DCGAN, loss="dragan", gradient_penalty=10.0),
+            "DRAGAN: NS GAN, gradient penalty λ = 10 around data perturbed by 0.5·std noise (Kodali et al. 2017)",
         ),
         ModelEntry(
             "lsgan", "image_gan", replace(DCGAN, loss="least_squares"), "LSGAN, a = 0, b = c = 1 (Mao et al. 2017)"
@@ -178,6 +187,7 @@ def zoo_suite(
     references: tuple[str, ...] = (),
     extra_models: tuple[ModelEntry, ...] = (),
     headline: tuple[str, ...] = IMAGE_HEADLINE,
+    findings: tuple[Finding, ...] | None = None,
 ) -> Suite:
     """Register an image suite that trains the whole zoo (and `extra_models`, e.g. the likelihood and diffusion
     models) on one task: smoke, the given short and full budgets, and every value of the evaluation's families in
@@ -196,5 +206,6 @@ def zoo_suite(
             reported=reported,
             references=references,
             headline=headline,
+            findings=image_findings(task.name, GUIDANCE_SCALES) if findings is None else findings,
         )
     )

@@ -35,6 +35,7 @@ class DiffusionPlan:
 GUIDANCE_SCALES = (0.0, 2.0, 3.0, 5.0)  # w of the sweep besides w = 1 (the conditional model, the main row)
 SMOKE_T = 20  # T on the smoke budget: a 20-step chain keeps sampling and the bound to seconds
 DDIM_STEPS = (10, 50)  # Song et al. 2021's Table 1 reports S = 10, 20, 50, 100 on CIFAR-10
+ANCESTRAL_STEPS = 10  # an ancestral row with DDIM's fewest steps: Song et al.'s comparison at equal steps
 
 
 def autoencoders(latent_dim: int) -> tuple[ModelEntry, ...]:
@@ -79,6 +80,15 @@ def diffusion(plan: DiffusionPlan) -> tuple[ModelEntry, ...]:
             ("full",) + (("short",) if k in plan.short_ddim else ()) + (("smoke",) if k <= SMOKE_T else ()),
         )
         for k in DDIM_STEPS
+    ) + (
+        Variant(
+            f"anc{ANCESTRAL_STEPS}",
+            (("sample_steps", ANCESTRAL_STEPS),),
+            f"ancestral sampling respaced to {ANCESTRAL_STEPS} steps, σ² = β (DDIM's equal-steps comparison)",
+            ("full",)
+            + (("short",) if ANCESTRAL_STEPS in plan.short_ddim else ())
+            + (("smoke",) if ANCESTRAL_STEPS <= SMOKE_T else ()),
+        ),
     )
     guidance = tuple(
         Variant(

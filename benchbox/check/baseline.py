@@ -3,7 +3,7 @@ over the seeds with the tolerance derived from them.
 
 One JSON object (docs/check.md shows one): the format, suite name and version, budget, seeds, the tolerance constants
 (k, rel_floor, abs_floor, and the rule in words), the environment that measured it (torch, CUDA, device, code), the
-values left out, and one cell per task and table row (a model, or a sampling variant of one) with its protocol hash,
+values left out, the keys of the suite's findings its runs reproduced (`findings_held`), and one cell per task and table row (a model, or a sampling variant of one) with its protocol hash,
 data hash, feature-extractor weights hashes, the seeds whose run diverged, and per value: direction, n, mean and sample
 std of its finite per-seed values, the drift allowed to a fresh run of the same seeds, and the per-seed values
 themselves. Everything derived is checked against the per-seed values when read, so a hand-edited number is refused.
@@ -82,6 +82,7 @@ class Baseline:
     environment: RecordedEnvironment
     excluded: dict[str, str]  # value name -> why it is not checked
     cells: tuple[BaselineCell, ...]
+    findings_held: tuple[str, ...] = ()  # keys of the suite's findings its runs reproduced: a check requires them
 
 
 def to_json(baseline: Baseline) -> dict[str, Any]:
@@ -97,6 +98,7 @@ def to_json(baseline: Baseline) -> dict[str, Any]:
         "environment": dict(vars(baseline.environment)),
         "excluded": dict(baseline.excluded),
         "cells": [_cell_json(cell, t, n) for cell in baseline.cells],
+        "findings_held": list(baseline.findings_held),
     }
 
 
@@ -169,6 +171,7 @@ def from_json(data: dict[str, Any], where: str) -> Baseline:
         environment=environment,
         excluded={str(k): str(v) for k, v in _field(data, "excluded", dict, where).items()},
         cells=cells,
+        findings_held=tuple(str(k) for k in data.get("findings_held", [])),  # absent from baselines before findings
     )
 
 

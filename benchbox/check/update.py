@@ -30,6 +30,7 @@ from benchbox.check.collect import (
     run_cells,
     table_rows,
 )
+from benchbox.check.findings import decided, held
 from benchbox.check.table import baseline_table
 from benchbox.check.tolerance import Tolerance
 from benchbox.device import resolve_device
@@ -71,13 +72,14 @@ def update_baseline(args: argparse.Namespace) -> str:
     for cell in cells:
         if cell.diverged:
             log.warning("%s diverged on seeds %s: their values count as NaN", cell.label, list(cell.diverged))
-    baseline = Baseline(
-        suite.name, suite.version, budget.name, seeds, tolerance, recorded_environment(results), dict(EXCLUDED), cells
-    )
+    findings = held(decided(suite, results))
+    env = recorded_environment(results)
+    baseline = Baseline(suite.name, suite.version, budget.name, seeds, tolerance, env, dict(EXCLUDED), cells, findings)
     write_baseline(args.baseline, baseline)
     values = sum(len(c.values) for c in cells)
     title = f"wrote {args.baseline}: {suite.name} v{suite.version}, budget {budget.name}, seeds {list(seeds)}"
-    return f"{title}; {len(cells)} rows, {values} values\n\n{baseline_table(baseline, args.format)}"
+    kept = f"; findings reproduced, now required: {', '.join(findings)}" if findings else ""
+    return f"{title}; {len(cells)} rows, {values} values{kept}\n\n{baseline_table(baseline, args.format)}"
 
 
 def previous(path: Path, suite: str) -> Baseline | None:

@@ -2,8 +2,9 @@
 read back into pandas with the same values (floats written with every digit).
 
 CSV: one long table; the column `kind` says what a row is: "summary" (ours, one protocol's mean over seeds),
-"seed" (one run's value, with its provenance) or "reported" (a paper's number). JSON: {"summaries", "records",
-"reported"}, each a list of row objects with the same columns.
+"seed" (one run's value, with its provenance), "reported" (a paper's number) or "finding" (a paper's claim decided
+on the records: test, p-value, verdict). JSON: {"summaries", "records", "reported", "findings"}, each a list of row
+objects with the same columns.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from benchbox.findings import evaluate
+from benchbox.report.findings import findings_records
 from benchbox.report.runs import newest_user_versions
 from benchbox.report.summary import DEFAULT_VIEW, EMPTY, View, choose_columns, select, summarize
 from benchbox.store import ResultRecord, ResultStore
 
 KEY = ["suite", "suite_version", "budget"]
-KINDS = {"summaries": "summary", "records": "seed", "reported": "reported"}  # the CSV's `kind` of each frame
+KINDS = {"summaries": "summary", "records": "seed", "reported": "reported", "findings": "finding"}  # CSV `kind`
 
 
 def report_frames(
@@ -30,13 +33,15 @@ def report_frames(
     metrics: list[str] | None = None,
     view: View = DEFAULT_VIEW,
 ) -> dict[str, pd.DataFrame]:
-    """{"summaries", "records", "reported"} for every (version, budget) the report shows."""
-    frames: dict[str, list[pd.DataFrame]] = {"summaries": [], "records": [], "reported": []}
+    """{"summaries", "records", "reported", "findings"} for every (version, budget) the report shows."""
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in KINDS}
     for v, b in select(store, suite, version, budget):
         records = store.records(suite=suite, suite_version=v, budget=b)
         runs = store.runs(suite=suite, suite_version=v, budget=b)
         if not view.all_versions:
             records, runs, _ = newest_user_versions(records, runs)
+        meta = store.description(suite, v) or EMPTY
+        findings = pd.DataFrame(findings_records(evaluate(meta.findings, records)))  # on every value, as the tables
         if metrics:
             keep = set(choose_columns(list(dict.fromkeys(r.metric for r in records)), metrics))
             records = [r for r in records if r.metric in keep]
@@ -55,10 +60,10 @@ def report_frames(
                     "std": r.spread if r.spread_kind == "std" else math.nan,
                     "sem": r.spread if r.spread_kind == "s.e." else math.nan,
                 }
-                for r in (store.description(suite, v) or EMPTY).reported
+                for r in meta.reported
             ]
         )
-        for name, frame in (("summaries", ours), ("reported", reported)):
+        for name, frame in (("summaries", ours), ("reported", reported), ("findings", findings)):
             for i, (col, value) in enumerate(zip(KEY, (suite, v, b), strict=True)):
                 frame.insert(i, col, value)
             frames[name].append(frame)

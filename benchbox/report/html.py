@@ -17,6 +17,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from benchbox.report.figures import tradeoff_figure, training_curves
+from benchbox.report.findings import RULE as FINDINGS_RULE
+from benchbox.report.findings import findings_frame
 from benchbox.report.markdown import MARKS_LINE
 from benchbox.report.markdown_html import markdown_html
 from benchbox.report.sections import Section, TaskSection
@@ -50,6 +52,7 @@ table.results tbody th, table.md td:first-child { text-align: left; font-weight:
 .gallery figure { margin: 0; text-align: center; font-size: 0.75em; }
 .gallery img { width: 180px; image-rendering: pixelated; border: 1px solid #ccc; }
 figure.wide img { max-width: 100%; }
+table.findings td { white-space: normal; text-align: left; vertical-align: top; max-width: 22em; }
 .provenance, .notes { font-size: 0.8em; color: #444; }
 </style></head>
 <body>
@@ -67,7 +70,9 @@ figure.wide img { max-width: 100%; }
 {% endfor %}{% if t.previews %}<h4>Samples of each model (its first seed, from a fixed preview seed)</h4>
 <div class="gallery">{% for img in t.previews %}<figure><img src="{{ img.uri }}" alt="samples of {{ img.caption }}"><figcaption>{{ img.caption }}</figcaption></figure>{% endfor %}</div>
 {% endif %}{% for img in t.figures %}<figure class="wide"><img src="{{ img.uri }}" alt="{{ img.caption }}"><figcaption>{{ img.caption }}</figcaption></figure>
-{% endfor %}{% endfor %}<div class="notes">{% for note in s.notes %}{{ note }}
+{% endfor %}{% endfor %}{% if s.findings %}<div class="findings"><h3>Findings</h3><p class="notes">{{ s.findings_rule }}</p>
+{{ s.findings }}</div>
+{% endif %}<div class="notes">{% for note in s.notes %}{{ note }}
 {% endfor %}</div>
 <div class="provenance">{{ s.provenance }}</div>
 </section>{% endfor %}
@@ -88,7 +93,25 @@ def section_view(section: Section) -> dict[str, object]:
         "tasks": [task_view(t) for t in section.tasks],
         "notes": [markdown_html(n) for n in section.notes],
         "provenance": markdown_html(section.provenance),
+        "findings": Markup(findings_html(section)) if section.findings else "",
+        "findings_rule": markdown_html(FINDINGS_RULE, inline=True),
     }
+
+
+VERDICT_COLOURS = {"reproduced": "#1b5e20", "contradicted": "#b71c1c"}
+
+
+def findings_html(section: Section) -> str:
+    """The Findings block as a table, each verdict coloured by its word."""
+    frame = findings_frame(section.findings)
+    verdict = frame.columns[-1]
+
+    def colour(text: str) -> str:
+        word = text.split(":")[0]
+        return f"color: {VERDICT_COLOURS[word]}; font-weight: 600" if word in VERDICT_COLOURS else ""
+
+    styler = frame.style.hide(axis="index").map(colour, subset=[verdict])
+    return styler.to_html(table_attributes='class="md findings"')
 
 
 def task_view(task: TaskSection) -> dict[str, object]:

@@ -4,6 +4,8 @@ the provenance as a footnote-sized paragraph. Copy a table environment into a pa
 
 from __future__ import annotations
 
+from benchbox.report.findings import RULE as FINDINGS_RULE
+from benchbox.report.findings import findings_frame
 from benchbox.report.markdown import MARKS_LINE
 from benchbox.report.sections import Section
 from benchbox.report.styled import latex_table, latex_text, reported_frame
@@ -42,6 +44,20 @@ def latex_report(suite: str, sections: list[Section]) -> str:
                 )
             out.append("}")
             out += [latex_text(plain(note)) + "\n" for note in task.tables.notes]
+        if s.findings:
+            out.append(latex_text(plain(FINDINGS_RULE)) + "\n")
+            frame = findings_frame(s.findings, latex_text)
+            out.append(r"{\scriptsize")
+            out.append(
+                frame.style.hide(axis="index").to_latex(
+                    hrules=True,
+                    caption=latex_text(f"{s.suite} v{s.version}, budget {s.budget}: findings of the papers"),
+                    position="htbp",
+                    position_float="centering",
+                    column_format="p{5cm}p{5cm}p{5.5cm}p{3cm}lp{3.5cm}",
+                )
+            )
+            out.append("}")
         out.append(r"\clearpage")
         out.append(r"{\footnotesize " + latex_text(plain(s.provenance)).replace("\n", "\n\n") + "}\n")
     out.append(r"\end{document}")

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 from benchbox.description import SuiteDescription
+from benchbox.findings import Verdict, evaluate
 from benchbox.report.figures import Curve
 from benchbox.report.layout import TaskTables, task_tables
 from benchbox.report.ordering import ordering_block
@@ -54,6 +55,7 @@ class Section:
     tasks: tuple[TaskSection, ...]
     notes: tuple[str, ...]  # Markdown: runs that did not finish, users' models
     provenance: str  # Markdown
+    findings: tuple[Verdict, ...] = ()  # the suite's findings decided on this section's records
 
 
 def sections(
@@ -116,9 +118,9 @@ def build_section(
             )
         )
     notes = tuple(unfinished_lines(runs) + user_model_lines(runs, hidden))
-    return Section(
-        suite, version, budget, heading, tuple(lines), tuple(tasks), notes, provenance_block(records, runs, budget_meta)
-    )
+    provenance = provenance_block(records, runs, budget_meta)
+    verdicts = tuple(evaluate(meta.findings, records))
+    return Section(suite, version, budget, heading, tuple(lines), tuple(tasks), notes, provenance, verdicts)
 
 
 def first_seed_previews(artifacts: list[Artifact], task: str, records: list[ResultRecord]) -> dict[str, bytes]:

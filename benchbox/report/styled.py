@@ -19,6 +19,7 @@ NOT_A_NUMBER = re.compile(r"diverged|failed|mixed")
 HTML_MARKS = {"best": "font-weight: bold;", "second": "text-decoration: underline;", "none": "color: #b00020;"}
 LATEX_MARKS = {"best": "textbf: --rwrap;", "second": "underline: --rwrap;", "none": ""}
 LATEX_SYMBOLS = {
+    "σ\u0302": r"$\hat\sigma$",  # σ̂ (σ and a combining circumflex), before σ
     "±": r"$\pm$",
     "∞": r"$\infty$",
     "↑": r"$\uparrow$",
@@ -36,6 +37,16 @@ LATEX_SYMBOLS = {
     "·": r"$\cdot$",
     "×": r"$\times$",
     "‖": r"$\|$",
+    "ρ": r"$\rho$",
+    "ε": r"$\varepsilon$",
+    "δ": r"$\delta$",
+    "ν": r"$\nu$",
+    "α": r"$\alpha$",
+    "μ": r"$\mu$",
+    "τ": r"$\tau$",
+    "−": r"$-$",
+    "→": r"$\rightarrow$",
+    "≈": r"$\approx$",
 }
 LATEX_SPECIALS = {c: "\\" + c for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}"}
 

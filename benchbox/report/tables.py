@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import benchbox.builtins  # noqa: F401  (the catalogue's built-in values: directions and decimals of every column)
 from benchbox.description import SuiteDescription
+from benchbox.report.findings import findings_markdown
 from benchbox.report.markdown import MARKS_LINE, reported_markdown, table_markdown
 from benchbox.report.sections import Section, build_section, sections
 from benchbox.report.summary import DEFAULT_VIEW, View
@@ -51,5 +52,7 @@ def section_markdown(section: Section) -> str:
         out += [reported] if reported else []
         out += [tradeoff_markdown(t) for t in task.tradeoffs]
         out += [text for text in (task.ordering, task.curve_text) if text]
+    findings = findings_markdown(section.findings)
+    out += [findings] if findings else []
     out += [*section.notes, section.provenance]
     return "\n\n".join(out)

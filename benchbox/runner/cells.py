@@ -12,7 +12,7 @@ from benchbox.registry import MODELS
 from benchbox.runner.preflight import call_user, where
 from benchbox.runner.user_code import UserFactory, load_user_factory
 from benchbox.store import split_row_name
-from benchbox.suite import Budget, ModelEntry, Suite, Variant, protocol_hash
+from benchbox.suite import Budget, HashedConfig, ModelEntry, Suite, Variant, protocol_hash
 from benchbox.tasks import Task
 
 EVAL_SEED_OFFSET = 1_000_003  # the sampling generator of seed s is seeded with s + this
@@ -116,7 +116,8 @@ def cell_protocol_hash(suite: Suite, cell: Cell, variant: Variant | None = None)
     if cell.entry.kind == "user":  # every source file of the user's code, so an edit never mixes with old results
         config = cell.entry.config.identity()
     budget = (cell.budget.name, cell.budget.steps, cell.budget.model_overrides)
-    parts = [suite.name, suite.version, cell.task, cell.entry.kind, config, budget, suite.n_eval, EVAL_SEED_OFFSET]
+    parts = [suite.name, suite.version, cell.task, cell.entry.kind, HashedConfig(config), budget]
+    parts += [suite.n_eval, EVAL_SEED_OFFSET]
     if cell.budget.n_eval is not None:
         parts.append(("n_eval", cell.budget.n_eval))
     parts += suite.evaluation.hash_parts()

@@ -53,6 +53,7 @@ class AdversarialLoss:
     g: LossFn
     citation: str
     g_reads_real: bool = False  # relativistic losses compare with real outputs in the generator's loss too
+    penalty_at: str = "interpolates"  # where settings.gradient_penalty is taken: a key of PENALTY_POINTS
 
     def start(self, settings: TrainSettings) -> TrainingLoss:
         return self
@@ -76,11 +77,33 @@ class StatefulLoss:
     citation: str
 
 
+def perturbed_real(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    """DRAGAN's pair: each real x and x + 0.5·std(batch)·u with u ~ U[0,1] per pixel (Kodali et al. 2017's code), so
+    the penalty holds D's gradient norm near 1 in a neighbourhood of the data instead of between data and samples."""
+    return real, real + 0.5 * real.std() * torch.rand_like(real)
+
+
+PENALTY_POINTS: dict[str, Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]] = {
+    "interpolates": lambda real, fake: (real, fake),  # WGAN-GP: on lines between real and generated samples
+    "perturbed_real": perturbed_real,  # DRAGAN
+}
+
+
+def penalty_pair(loss: str, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    """The two ends between which the gradient penalty of loss row `loss` is taken."""
+    row = get_loss(loss)
+    return PENALTY_POINTS[getattr(row, "penalty_at", "interpolates")](real, fake)
+
+
 LOSSES: dict[str, AdversarialLoss | StatefulLoss] = {}
 
 
-def register_loss(name: str, d: LossFn, g: LossFn, citation: str, g_reads_real: bool = False) -> None:
-    LOSSES[name] = AdversarialLoss(name, d, g, citation, g_reads_real)
+def register_loss(
+    name: str, d: LossFn, g: LossFn, citation: str, g_reads_real: bool = False, penalty_at: str = "interpolates"
+) -> None:
+    if penalty_at not in PENALTY_POINTS:
+        raise ValueError(f"loss '{name}': penalty_at '{penalty_at}' is not one of {', '.join(PENALTY_POINTS)}")
+    LOSSES[name] = AdversarialLoss(name, d, g, citation, g_reads_real, penalty_at)
 
 
 def register_stateful_loss(name: str, start: Callable[[TrainSettings], TrainingLoss], citation: str) -> None:
@@ -209,6 +232,8 @@ def began_loss(settings: TrainSettings) -> BEGANBalance:
 
 
 register_stateful_loss("began", began_loss, "Berthelot et al. 2017")
+# DRAGAN: the non-saturating GAN with a gradient penalty around the data, λ = settings.gradient_penalty
+register_loss("dragan", bce_d_loss, non_saturating_g_loss, "Kodali et al. 2017", penalty_at="perturbed_real")
 
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:

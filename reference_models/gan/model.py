@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from benchbox.model import ModelContext
 from benchbox.registry import register_model
+from benchbox.suite import HASHED_WHEN_SET
 from reference_models.blocks import init_normal
 from reference_models.gan.conditional import Conditioner
 from reference_models.gan.nets import PackedMaxoutDiscriminator, mlp_generator
@@ -32,6 +33,8 @@ class MLPGANConfig:
     gradient_penalty: float = 0.0  # λ of WGAN-GP (10 in Gulrajani et al.)
     init_std: float = 0.02  # PacGAN: N(0, 0.02²) weights, zero biases
     bn_momentum: float = 0.05  # PacGAN's population statistics update: 0.95·old + 0.05·batch
+    # (step, factor): a step decay (PacGAN: none). Added after v1's cells: hashed only when set
+    lr_milestones: tuple[tuple[int, float], ...] = field(default=(), metadata=HASHED_WHEN_SET)
 
 
 class MLPGAN(GANTrainer):
@@ -53,12 +56,17 @@ class MLPGAN(GANTrainer):
             n_critic=c.n_critic,
             gradient_penalty=c.gradient_penalty,
             pack=c.pack,
+            lr_milestones=c.lr_milestones,
         )
         super().__init__(generator, discriminator, settings, Conditioner("none", c.z_dim), ctx.sample_shape, ctx.device)
 
 
 def check_config(c: MLPGANConfig) -> None:
-    check_settings(TrainSettings(c.loss, c.batch_size, c.lr, c.lr, c.betas, n_critic=c.n_critic, pack=c.pack))
+    check_settings(
+        TrainSettings(
+            c.loss, c.batch_size, c.lr, c.lr, c.betas, n_critic=c.n_critic, pack=c.pack, lr_milestones=c.lr_milestones
+        )
+    )
 
 
 @register_model(

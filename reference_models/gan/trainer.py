@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from benchbox.errors import BenchboxError
 from reference_models.ema import EMA
 from reference_models.gan.conditional import Conditioner
-from reference_models.gan.losses import get_loss, gradient_penalty
+from reference_models.gan.losses import get_loss, gradient_penalty, penalty_pair
 
 SAMPLE_CHUNK = 10_000  # generator forward passes at sampling time take at most this many latents
 
@@ -38,6 +38,9 @@ class TrainSettings:
     ema_decay: float = 0.0  # 0: sample from the trained generator itself
     began_gamma: float = 0.5  # BEGAN's diversity ratio γ
     began_lambda_k: float = 1e-3  # BEGAN's proportional gain λ_k
+    # (generator step, factor) pairs in increasing step order: from that step on, both learning rates are the
+    # configured ones times factor (a step decay; () keeps them constant, as every paper of the zoo does)
+    lr_milestones: tuple[tuple[int, float], ...] = ()
 
 
 OPTIMIZERS = {  # name -> builder(params, lr, betas)
@@ -48,6 +51,15 @@ OPTIMIZERS = {  # name -> builder(params, lr, betas)
 
 def make_optimizer(params: Any, settings: TrainSettings, lr: float) -> torch.optim.Optimizer:
     return OPTIMIZERS[settings.optimizer](params, lr, settings.betas)
+
+
+def lr_factor(step: int, milestones: tuple[tuple[int, float], ...]) -> float:
+    """The learning-rate factor at generator step `step` (0-based): that of the last milestone reached, else 1."""
+    factor = 1.0
+    for at, f in milestones:
+        if step >= at:
+            factor = f
+    return factor
 
 
 def check_settings(settings: TrainSettings) -> None:
@@ -62,6 +74,9 @@ def check_settings(settings: TrainSettings) -> None:
         problems.append(f"ema_decay {settings.ema_decay} is not in [0, 1)")
     if settings.weight_clip < 0 or settings.gradient_penalty < 0:
         problems.append("weight_clip and gradient_penalty must be non-negative")
+    steps = [at for at, _ in settings.lr_milestones]
+    if steps != sorted(set(steps)) or any(at < 1 or not f > 0 for at, f in settings.lr_milestones):
+        problems.append(f"lr_milestones {settings.lr_milestones} must be increasing steps ≥ 1 with factors > 0")
     if problems:
         raise BenchboxError(f"GAN settings: {'; '.join(problems)}", "fix the model config")
 
@@ -98,6 +113,13 @@ class GANTrainer:
         self.examples_per_step = settings.batch_size * settings.pack * settings.n_critic
         self.uses_labels = conditioner.uses_labels  # the runner then passes (images, labels) batches
         self.num_classes = conditioner.num_classes
+        self.step = 0  # generator steps taken, for the learning-rate milestones
+
+    def _set_lr(self) -> None:
+        factor = lr_factor(self.step, self.settings.lr_milestones)
+        for opt, lr in ((self.opt_g, self.settings.lr_g), (self.opt_d, self.settings.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
 
     def _critic(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         out = self.discriminator(x, labels) if self.conditioner.labels_to_d else self.discriminator(x)
@@ -117,7 +139,8 @@ class GANTrainer:
             d_loss = d_loss + aux
         if s.gradient_penalty:
             d = self.discriminator  # the penalty is on the packed input the critic sees, one ε per packed input
-            penalty = gradient_penalty(d.packed_critic, d.pack_inputs(real), d.pack_inputs(fake))
+            ends = penalty_pair(s.loss, d.pack_inputs(real), d.pack_inputs(fake))
+            penalty = gradient_penalty(d.packed_critic, *ends)
             logs["gradient_penalty"] = penalty.detach()
             d_loss = d_loss + s.gradient_penalty * penalty
         self.opt_d.zero_grad(set_to_none=True)
@@ -137,6 +160,8 @@ class GANTrainer:
         labels = labels.to(self.device) if labels is not None else None
         self.generator.train()
         self.discriminator.train()
+        if s.lr_milestones:
+            self._set_lr()
         real_chunks = images.chunk(s.n_critic)
         label_chunks = labels.chunk(s.n_critic) if labels is not None else (None,) * len(real_chunks)
         for real, real_labels in zip(real_chunks, label_chunks, strict=True):
@@ -145,6 +170,7 @@ class GANTrainer:
         logs.update(self._g_step(real, real_labels))
         if self.ema is not None:
             self.ema.update(self.generator)
+        self.step += 1
         return {k: float(v) for k, v in logs.items()}
 
     def _g_step(self, real: Tensor, real_labels: Tensor | None) -> dict[str, Tensor]:
@@ -198,6 +224,7 @@ class GANTrainer:
             "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
+            "step": self.step,
         }
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
@@ -210,6 +237,7 @@ class GANTrainer:
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        self.step = int(state.get("step", 0))  # checkpoints from before the milestones have none and need none
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
         self.loss.load_state_dict(state.get(self.settings.loss, {}))

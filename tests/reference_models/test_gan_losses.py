@@ -7,7 +7,7 @@ import torch
 
 from benchbox.errors import BenchboxError, UnknownNameError
 from reference_models.gan.fgan import DIVERGENCES
-from reference_models.gan.losses import LOSSES, AdversarialLoss, get_loss, gradient_penalty
+from reference_models.gan.losses import LOSSES, AdversarialLoss, get_loss, gradient_penalty, penalty_pair, register_loss
 from reference_models.gan.trainer import TrainSettings, check_settings
 
 REAL = [0.5, -1.2, 2.0]
@@ -31,6 +31,10 @@ EXPECTED = {  # name: (discriminator loss, generator loss) by hand
         mean([math.log(1 - sigmoid(f)) for f in FAKE]),
     ),
     "non_saturating": (
+        mean([-math.log(sigmoid(r)) for r in REAL]) + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
+        mean([-math.log(sigmoid(f)) for f in FAKE]),
+    ),
+    "dragan": (  # the non-saturating GAN's; its gradient penalty is tested below
         mean([-math.log(sigmoid(r)) for r in REAL]) + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
         mean([-math.log(sigmoid(f)) for f in FAKE]),
     ),
@@ -113,7 +117,7 @@ def test_relativistic_losses_see_only_differences():
 def test_unknown_loss_names_the_known_ones():
     with pytest.raises(BenchboxError, match="hinge"):
         get_loss("nonexistent")
-    with pytest.raises(UnknownNameError, match="choose one of: began, fgan_gan, .*hinge") as error:
+    with pytest.raises(UnknownNameError, match="choose one of: began, dragan, fgan_gan, .*hinge") as error:
         check_settings(settings("nonexistent"))  # the trainer checks its loss against the same table
     assert "\n" not in str(error.value)
 
@@ -145,3 +149,25 @@ def test_gradient_penalty_interpolates_per_sample():
     eps = torch.rand(64, 1, dtype=torch.float64)
     want = ((math.sqrt(2) * (1 - eps) - 1) ** 2).mean().item()
     assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_dragan_penalises_around_the_data_not_between_data_and_samples():
+    """DRAGAN (Kodali et al. 2017): x̂ = x + (1 − ε)·δ with δ = 0.5·std(x)·u, u ~ U[0,1] per entry. With D(x) = ½‖x‖²
+    the penalty is mean (‖x̂‖ − 1)², recomputed here from the same draws; fake samples do not enter it."""
+    real = torch.randn(32, 2, dtype=torch.float64)
+    far_fake = torch.full((32, 2), 100.0, dtype=torch.float64)
+    critic = lambda x: 0.5 * (x**2).sum(1)  # noqa: E731
+    torch.manual_seed(3)
+    got = gradient_penalty(critic, *penalty_pair("dragan", real, far_fake)).item()
+    torch.manual_seed(3)
+    delta = 0.5 * real.std() * torch.rand_like(real)
+    eps = torch.rand(32, 1, dtype=torch.float64)
+    want = (((real + (1 - eps) * delta).norm(dim=1) - 1) ** 2).mean().item()
+    assert got == pytest.approx(want, rel=1e-12)
+    assert get_loss("dragan").d is get_loss("non_saturating").d  # the NS GAN's loss, with the penalty added
+    assert penalty_pair("wasserstein", real, far_fake)[1] is far_fake  # WGAN-GP's: towards the samples
+
+
+def test_a_loss_row_with_unknown_penalty_points_is_refused():
+    with pytest.raises(ValueError, match="penalty_at 'nowhere'"):
+        register_loss("x", LOSSES["minimax"].d, LOSSES["minimax"].g, "none", penalty_at="nowhere")

@@ -79,3 +79,18 @@ def test_sampling_is_deterministic_and_state_round_trips():
     other = MLPGAN(SMALL, CTX)
     other.load_state_dict(gan.state_dict())
     assert torch.equal(a, other.sample(20, torch.Generator().manual_seed(3)))
+
+
+def test_learning_rate_milestones_scale_both_optimisers_from_their_step_on():
+    config = replace(SMALL, lr=1e-3, lr_milestones=((3, 0.1), (5, 0.01)))
+    model = MLPGAN(config, CTX)
+    data = torch.randn(100, 2)
+    seen = []
+    for _ in range(6):
+        model.train_step(data)
+        seen.append((model.opt_g.param_groups[0]["lr"], model.opt_d.param_groups[0]["lr"]))
+    assert [g for g, _ in seen] == pytest.approx([1e-3, 1e-3, 1e-3, 1e-4, 1e-4, 1e-5])
+    assert [g for g, _ in seen] == [d for _, d in seen]
+    resumed = MLPGAN(config, CTX)
+    resumed.load_state_dict(model.state_dict())
+    assert resumed.step == 6

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from scipy import stats
 
 from benchbox.report.render import render_report
 from benchbox.store import ResultStore
@@ -33,7 +34,7 @@ def test_csv_and_json_round_trip_into_pandas_with_the_stores_values(smoke_store)
     data = json.loads(render_report(store, "digits", "json"))
     back = pd.DataFrame(data["records"])
     assert sorted(back["value"]) == sorted(seeds["value"])
-    assert set(data) == {"summaries", "records", "reported"}
+    assert set(data) == {"summaries", "records", "reported", "findings"}
 
 
 def test_json_keeps_infinity_and_nan_apart(smoke_store):
@@ -102,3 +103,32 @@ def test_the_html_shows_a_diverged_run_as_such_and_toy2d_samples_over_the_modes(
     html = render_report(ResultStore(smoke_store), "toy2d", "html")
     assert "diverged at step 3" in html
     assert html.count('alt="samples of ') == 2 * 2  # gan-ns and pacgan2 on ring8 and grid25; none for the diverged
+
+
+def test_every_format_carries_the_findings_block_decided_from_the_stores_values(smoke_store):
+    """The findings' p-values in the CSV are scipy's one-sided Welch (or paired) test on the per-seed values the same
+    CSV holds; Markdown, LaTeX and HTML print the block with the same verdicts."""
+    store = ResultStore(smoke_store)
+    table = pd.read_csv(io.StringIO(render_report(store, "digits", "csv")))
+    seeds = table[table["kind"] == "seed"]
+    findings = table[table["kind"] == "finding"].set_index("key")
+    assert set(findings.index) >= {"iwae-bound", "ddim-10-steps", "relativistic", "guidance-precision"}
+
+    def per_seed(model, metric):
+        return seeds[(seeds["model"] == model) & (seeds["metric"] == metric)].sort_values("seed")["value"].to_numpy()
+
+    ddim = findings.loc["ddim-10-steps"]
+    want = stats.ttest_ind(
+        per_seed("ddpm-ddim10", "fd_digits"), per_seed("ddpm-anc10", "fd_digits"), equal_var=False, alternative="less"
+    ).pvalue
+    assert ddim["p_value"] == pytest.approx(want, rel=1e-9) and ddim["test"] == "Welch's t-test, one-sided"
+    iwae = findings.loc["iwae-bound"]
+    diff = per_seed("vae", "nll_bits_per_dim") - per_seed("vae", "elbo_bits_per_dim")
+    assert iwae["p_value"] == pytest.approx(stats.ttest_1samp(diff, 0.0, alternative="less").pvalue, rel=1e-9)
+    assert findings.loc["relativistic", "verdict"] == "not measured"  # rasgan was not run into this store
+    markdown = render_report(store, "digits", "md")
+    block = markdown[markdown.index("**Findings**") :]
+    for key, row in findings.iterrows():
+        assert f"`{key}`" in block and f"**{row['verdict']}**" in block
+    assert "Findings" in render_report(store, "digits", "html")
+    assert "findings of the papers" in render_report(store, "digits", "tex")
