@@ -10,7 +10,8 @@ A finding (benchbox.description.Finding) compares one value across table rows of
 The verdict at α = 5%: **reproduced** when the test rejects "no effect" in the claimed direction, **contradicted**
 when the same test, turned around, rejects it in the other direction, **inconclusive** otherwise, with the seeds per
 row that would decide it at the observed means and spread (80% power), and **not measured** when the records lack a
-row, hold a row under two protocols, or hold a non-finite value (a diverged seed). A permutation test is not used:
+row, hold a row under two protocols, or hold a NaN. A seed's ±∞ (a reverse KL with no sample near a mode) has a rank
+but no mean: two rows holding one are compared by the exact Mann-Whitney U test instead of Welch's. A permutation test is not used:
 with three seeds per row its smallest one-sided p-value is 1/20 = 0.05, so it could never decide at 5%.
 """
 
@@ -35,6 +36,7 @@ TESTS = {
     "welch": "Welch's t-test, one-sided",
     "paired": "paired t-test over seeds, one-sided",
     "spearman": "Spearman's rank correlation, one-sided",
+    "mann-whitney": "Mann-Whitney U test (exact), one-sided",
 }
 
 
@@ -116,10 +118,10 @@ def gather(finding: Finding, records: Sequence[Recorded]) -> tuple[tuple[Side, .
             return tuple(sides), f"no record of {wanted} for {row} on {finding.task}"
         mine = sorted((r for r in mine if r.metric == name), key=lambda r: r.seed)
         if len({r.protocol_hash for r in mine}) > 1:
-            return tuple(sides), f"{row} holds records of two protocols; report one protocol per store"
-        bad = [r.seed for r in mine if not math.isfinite(r.value)]
+            return tuple(sides), f"{row} holds records of two protocols (its config or budget changed): rerun it"
+        bad = [r.seed for r in mine if math.isnan(r.value)]
         if bad:
-            return tuple(sides), f"{row}'s {name} is not finite for seed {', '.join(map(str, bad))}"
+            return tuple(sides), f"{row}'s {name} is NaN for seed {', '.join(map(str, bad))}"
         sides.append(Side(row, name, tuple(r.seed for r in mine), tuple(float(r.value) for r in mine), x))
     if trend and len(sides) < 3:
         return tuple(sides), f"{len(sides)} of the sweep's rows hold {finding.value} on {finding.task}; a trend needs 3"
@@ -151,6 +153,8 @@ def _verdict(finding: Finding, sides: tuple[Side, ...], test: str, statistic: fl
 
 def _welch(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
     a, b = sides
+    if not all(math.isfinite(v) for s in sides for v in s.values):
+        return _ranks(finding, sides)
     if len(a.values) < 2 or len(b.values) < 2:
         return Verdict(finding, "inconclusive", sides, "welch", reason="one seed on a side: no spread to test against")
     sign = _claimed_sign(finding)
@@ -168,6 +172,8 @@ def _paired(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
     a, b = sides
     if a.seeds != b.seeds:
         return Verdict(finding, "not measured", sides, reason="the two values come from different seeds")
+    if not all(math.isfinite(v) for s in sides for v in s.values):
+        return Verdict(finding, "not measured", sides, reason="a seed's value is infinite: no difference to test")
     d = np.asarray(a.values) - np.asarray(b.values)
     if len(d) < 2:
         return Verdict(finding, "inconclusive", sides, "paired", reason="one seed: no spread to test against")
@@ -179,6 +185,20 @@ def _paired(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
         return _verdict(finding, sides, "paired", math.copysign(math.inf, mean) if mean else 0.0, p, None)
     t = stats.ttest_1samp(d, 0.0, alternative="greater" if sign > 0 else "less")
     return _verdict(finding, sides, "paired", float(t.statistic), float(t.pvalue), paired_seeds_needed(d.mean(), sd))
+
+
+def _ranks(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
+    """Two rows where a seed's value is ±∞ (e.g. a reverse KL with no sample near a mode): ∞ has a rank but no mean,
+    so the exact Mann-Whitney U test decides, one-sided."""
+    a, b = sides
+    sign = _claimed_sign(finding)
+    u = stats.mannwhitneyu(a.values, b.values, alternative="greater" if sign > 0 else "less", method="exact")
+    smallest = 1 / math.comb(len(a.values) + len(b.values), len(a.values))
+    reason = ""
+    if smallest >= ALPHA:
+        reason = (f"a seed's value is infinite, so only ranks decide; with {len(a.values)} and {len(b.values)} seeds "
+                  f"the smallest one-sided p they can give is {smallest:.3f}: 4 seeds per row are needed")  # fmt: skip
+    return _verdict(finding, sides, "mann-whitney", float(u.statistic), float(u.pvalue), None, reason)
 
 
 def _trend(finding: Finding, sides: tuple[Side, ...]) -> Verdict:

@@ -107,7 +107,7 @@ def test_a_trend_runs_over_the_sweep_rows_the_records_hold():
     ("recs", "reason"),
     [
         (records("grid25", "modes_covered", a=[20.0, 21.0]), "no record of modes_covered for b"),
-        (records("grid25", "modes_covered", a=[20.0, 21.0], b=[15.0, math.inf]), "not finite for seed 1"),
+        (records("grid25", "modes_covered", a=[20.0, 21.0], b=[15.0, math.nan]), "NaN for seed 1"),
         (
             records("grid25", "modes_covered", a=[20.0, 21.0], b=[15.0, 16.0])
             + [Rec("grid25", "b", "modes_covered", 5, 14.0, protocol_hash="other")],
@@ -119,6 +119,23 @@ def test_a_trend_runs_over_the_sweep_rows_the_records_hold():
 def test_what_records_cannot_decide_is_not_measured_with_the_reason(recs, reason):
     v = decide(pair(), recs)
     assert v.verdict == "not measured" and reason in v.reason
+
+
+def test_an_infinite_seed_is_ranked_by_the_exact_mann_whitney_test():
+    """A reverse KL of ∞ (no sample near any mode) has a rank but no mean. The p-value is checked against the share
+    of the C(8, 4) = 70 equally likely splits of the pooled ranks whose U is at least as extreme."""
+    ns, minimax = [0.3, 0.5, 0.2, 0.4], [1.2, math.inf, 0.9, math.inf]
+    finding = Finding("k", "Goodfellow", "ns lower", "", "ring8", "reverse_kl", ("ns", "mm"), "lower")
+    v = decide(finding, records("ring8", "reverse_kl", ns=ns, mm=minimax))
+    assert v.test == "mann-whitney" and v.verdict == "reproduced"
+    pooled = ns + minimax
+    ranks = stats.rankdata(pooled)
+    u_of = lambda idx: sum(ranks[i] for i in idx) - len(idx) * (len(idx) + 1) / 2  # noqa: E731
+    observed = u_of(range(4))
+    splits = list(itertools.combinations(range(8), 4))
+    assert v.p_value == pytest.approx(sum(u_of(s) <= observed for s in splits) / len(splits), rel=1e-12)  # 1/70
+    few = decide(finding, records("ring8", "reverse_kl", ns=ns[:3], mm=minimax[:3]))
+    assert few.verdict == "inconclusive" and "4 seeds per row are needed" in few.reason
 
 
 def test_one_seed_or_no_spread_is_never_a_silent_verdict():

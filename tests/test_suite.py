@@ -51,3 +51,24 @@ def test_protocol_hash_changes_with_config_and_budget_but_not_seed():
 def test_unknown_budget_names_the_known_ones():
     with pytest.raises(BenchboxError, match="smoke, short, full"):
         SUITE.budget("huge")
+
+
+def test_a_config_option_added_later_moves_no_hash_until_it_is_set():
+    """HashedConfig leaves out a HASHED_WHEN_SET field only while it holds its default, and otherwise reads as the
+    dataclass repr. (That the built-in suites' recorded cells kept their hashes is checked against the committed
+    reports and the schema-1 store in tests/test_unchanged_numbers.py.)"""
+    from dataclasses import dataclass, field, replace
+
+    from benchbox.suite import HASHED_WHEN_SET, HashedConfig
+
+    @dataclass(frozen=True)
+    class Before:
+        lr: float = 1e-3
+
+    @dataclass(frozen=True)
+    class After:
+        lr: float = 1e-3
+        decay: tuple = field(default=(), metadata=HASHED_WHEN_SET)
+
+    assert repr(HashedConfig(After())) == repr(Before()).replace("Before", "After")
+    assert repr(HashedConfig(replace(After(), decay=((5, 0.1),)))) == repr(replace(After(), decay=((5, 0.1),)))

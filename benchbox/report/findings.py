@@ -14,8 +14,10 @@ from benchbox.report.format import decimals, format_value, markdown_table
 COLUMNS = ("finding", "source and conditions", "ours (mean ± std, seeds)", "test", "p (one-sided)", "verdict")
 RULE = (
     f"Each claim is decided on this table's records by a one-sided test over seeds at {ALPHA:.0%}: Welch's t-test "
-    "between two rows, a paired t-test between two values of the same runs, Spearman's rank correlation along a sweep. "
-    "**reproduced**: significant in the claimed direction; **contradicted**: significant the other way; "
+    "between two rows (the exact Mann-Whitney U test where a seed's value is ∞), a paired t-test between two values of "
+    "the same runs, Spearman's rank correlation along a sweep. "
+    f"p is in the claimed direction. **reproduced**: p < {ALPHA:.0%}; **contradicted**: significant the other way "
+    f"(p > {1 - ALPHA:.0%}); "
     f"**inconclusive**: neither, with the seeds per row that would decide it at the observed means and spread "
     f"({POWER:.0%} power); **not measured**: the records cannot decide it."
 )
@@ -48,7 +50,7 @@ def test_text(v: Verdict) -> str:
     name = TESTS[v.test]
     if math.isnan(v.statistic):
         return name
-    symbol = "ρ" if v.test == "spearman" else "t"
+    symbol = {"spearman": "ρ", "mann-whitney": "U"}.get(v.test, "t")
     stat = "∞" if math.isinf(v.statistic) else f"{v.statistic:.2f}"
     return f"{name}: {symbol} = {'−' if v.statistic < 0 else ''}{stat.lstrip('-')}"
 

@@ -3,6 +3,12 @@
 The paper's rules: no pooling (strided convs in D, transposed convs in G), batch norm in both nets except G's
 output and D's input layer, ReLU in G with a tanh output, LeakyReLU(0.2) in D, no fully connected hidden layers
 (G projects z from 1×1 with a transposed conv; D ends in a conv to a 1×1 logit), weights ~ N(0, 0.02²).
+
+With `fc_hidden` > 0 the pair becomes the InfoGAN-style nets of Lucic et al. 2018 (their Table 7, for MNIST and
+Fashion-MNIST; Chen et al. 2016's): G maps z through a fully connected layer of `fc_hidden` units (batch norm,
+ReLU) and a second one to the first feature map, D ends in a fully connected layer of `fc_hidden` units (batch norm
+when D has it, LeakyReLU) and a linear logit. At base width 64 on 28×28 that is their 1024 → 7·7·128 → 64 → 1
+generator and 64 → 128 → 1024 → 1 discriminator.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ class DCGANNetsConfig:
     leaky_slope: float = 0.2  # the paper: LeakyReLU slope 0.2 in D
     label_channels: int = 0  # CGAN: a one-hot label of this many classes joins the image as constant channels
     aux_dim: int = 0  # ACGAN's class head or InfoGAN's Q head: a second conv on D's last feature map
+    fc_hidden: int = 0  # > 0: InfoGAN-style fully connected layers of this width in G and D (Lucic et al.: 1024)
 
 
 def dcgan_layout(image_size: int, base_width: int) -> tuple[int, list[int]]:
@@ -58,15 +65,41 @@ def _layout(config: DCGANNetsConfig) -> tuple[int, list[int]]:
     return dcgan_layout(config.image_size, config.base_width)
 
 
+def fc_projection(z_dim: int, hidden: int, out: int) -> list[nn.Module]:
+    """InfoGAN's G input: z → FC hidden (BN, ReLU) → FC out (BN, ReLU)."""
+    return [
+        nn.Linear(z_dim, hidden, bias=False),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, out, bias=False),
+        nn.BatchNorm1d(out),
+        nn.ReLU(),
+    ]
+
+
+def fc_features(in_features: int, hidden: int, batch_norm: bool, slope: float) -> nn.Sequential:
+    """InfoGAN's D top: flatten → FC hidden (BN when D has it) → LeakyReLU."""
+    layers: list[nn.Module] = [nn.Flatten(), nn.Linear(in_features, hidden, bias=not batch_norm)]
+    layers += [nn.BatchNorm1d(hidden)] if batch_norm else []
+    return nn.Sequential(*layers, nn.LeakyReLU(slope))
+
+
 def dcgan_generator(config: DCGANNetsConfig) -> nn.Sequential:
     """(N, z_dim) → (N, C, H, W) in [-1, 1]: transposed conv from 1×1, then ×2 transposed convs, then tanh."""
     start, widths = _layout(config)
-    layers: list[nn.Module] = [
-        nn.Unflatten(1, (config.z_dim, 1, 1)),
-        up_block(
-            config.z_dim, widths[0], kernel_size=start, stride=1, padding=0, batch_norm=True, activation=nn.ReLU()
-        ),
-    ]
+    layers: list[nn.Module] = (
+        [
+            *fc_projection(config.z_dim, config.fc_hidden, widths[0] * start * start),
+            nn.Unflatten(1, (widths[0], start, start)),
+        ]
+        if config.fc_hidden
+        else [
+            nn.Unflatten(1, (config.z_dim, 1, 1)),
+            up_block(
+                config.z_dim, widths[0], kernel_size=start, stride=1, padding=0, batch_norm=True, activation=nn.ReLU()
+            ),
+        ]
+    )
     for c_in, c_out in zip(widths, widths[1:], strict=False):
         layers.append(up_block(c_in, c_out, kernel_size=4, stride=2, padding=1, batch_norm=True, activation=nn.ReLU()))
     layers.append(
@@ -111,9 +144,15 @@ class DCGANDiscriminator(nn.Module):
             layers.append(
                 down_block(c_in, c_out, kernel_size=4, stride=2, padding=1, batch_norm=bn, activation=activation)
             )
-        self.body = nn.Sequential(*layers)
-        self.head = nn.Conv2d(widths[-1], 1, start)  # the last conv, to a 1×1 logit
-        self.aux = nn.Conv2d(widths[-1], config.aux_dim, start) if config.aux_dim else None
+        if config.fc_hidden:  # InfoGAN-style: an FC layer on the last feature map, then linear heads
+            layers.append(fc_features(widths[-1] * start * start, config.fc_hidden, bn, config.leaky_slope))
+            self.body = nn.Sequential(*layers)
+            self.head: nn.Module = nn.Sequential(nn.Linear(config.fc_hidden, 1))
+            self.aux = nn.Linear(config.fc_hidden, config.aux_dim) if config.aux_dim else None
+        else:
+            self.body = nn.Sequential(*layers)
+            self.head = nn.Conv2d(widths[-1], 1, start)  # the last conv, to a 1×1 logit
+            self.aux = nn.Conv2d(widths[-1], config.aux_dim, start) if config.aux_dim else None
         init_dcgan(self, config.init_std)
         if config.spectral_norm:
             apply_spectral_norm(self)  # after init: the parametrization rescales the initialised weight

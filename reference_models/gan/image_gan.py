@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from benchbox.errors import BenchboxError
 from benchbox.model import ModelContext
 from benchbox.registry import register_model
+from benchbox.suite import HASHED_WHEN_SET
 from reference_models.gan.began import BEGANDiscriminator
 from reference_models.gan.conditional import MODES, Conditioner
 from reference_models.gan.dcgan import DCGANNetsConfig, dcgan_discriminator, dcgan_generator
@@ -38,6 +39,9 @@ class ImageGANConfig:
     began_hidden: int = 64  # BEGAN: the auto-encoder's code has h = 64 dimensions
     info_categories: int = 10  # InfoGAN on MNIST: one 10-way categorical code, two continuous codes
     info_continuous: int = 2
+    # InfoGAN-style fully connected layers in G and D (Lucic et al. 2018's nets: 1024); 0 is DCGAN's all-conv pair.
+    # Added after the suites' first cells: hashed only when set
+    fc_hidden: int = field(default=0, metadata=HASHED_WHEN_SET)
 
 
 def build_nets(config: ImageGANConfig, ctx: ModelContext, conditioner: Conditioner):
@@ -57,6 +61,7 @@ def build_nets(config: ImageGANConfig, ctx: ModelContext, conditioner: Condition
         pack=config.pack,
         label_channels=conditioner.num_classes if conditioner.labels_to_d else 0,
         aux_dim=conditioner.aux_dim,
+        fc_hidden=config.fc_hidden,
     )
     generator = dcgan_generator(nets)
     if config.loss == "began":

@@ -35,6 +35,8 @@ class MLPGANConfig:
     bn_momentum: float = 0.05  # PacGAN's population statistics update: 0.95·old + 0.05·batch
     # (step, factor): a step decay (PacGAN: none). Added after v1's cells: hashed only when set
     lr_milestones: tuple[tuple[int, float], ...] = field(default=(), metadata=HASHED_WHEN_SET)
+    # > 0: sample from an exponential moving average of G's weights (PacGAN: none). Hashed only when set
+    ema_decay: float = field(default=0.0, metadata=HASHED_WHEN_SET)
 
 
 class MLPGAN(GANTrainer):
@@ -57,6 +59,7 @@ class MLPGAN(GANTrainer):
             gradient_penalty=c.gradient_penalty,
             pack=c.pack,
             lr_milestones=c.lr_milestones,
+            ema_decay=c.ema_decay,
         )
         super().__init__(generator, discriminator, settings, Conditioner("none", c.z_dim), ctx.sample_shape, ctx.device)
 

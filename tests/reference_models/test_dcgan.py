@@ -169,3 +169,25 @@ def test_parameter_counts_of_the_32x32_default():
     assert generator == 1_068_931 and discriminator == 663_361
     assert sum(p.numel() for p in g.parameters()) == generator
     assert sum(p.numel() for p in d.parameters()) == discriminator
+
+
+def test_fc_hidden_builds_lucic_et_als_infogan_nets_for_28x28():
+    """Lucic et al. 2018, Table 7: G = FC 1024 (BN, ReLU) → FC 7·7·128 (BN, ReLU) → deconv 64 (BN, ReLU) → deconv 1;
+    D = conv 64 (lReLU) → conv 128 (BN, lReLU) → FC 1024 (BN, lReLU) → FC 1."""
+    config = DCGANNetsConfig(z_dim=64, base_width=64, image_size=28, channels=1, fc_hidden=1024)
+    g, d = dcgan_generator(config), dcgan_discriminator(config)
+    linears = [(m.in_features, m.out_features) for m in g.modules() if isinstance(m, nn.Linear)]
+    deconvs = [(m.in_channels, m.out_channels) for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert linears == [(64, 1024), (1024, 7 * 7 * 128)] and deconvs == [(128, 64), (64, 1)]
+    convs = [(m.in_channels, m.out_channels) for m in d.modules() if isinstance(m, nn.Conv2d)]
+    d_linears = [(m.in_features, m.out_features) for m in d.modules() if isinstance(m, nn.Linear)]
+    assert convs == [(1, 64), (64, 128)] and d_linears == [(7 * 7 * 128, 1024), (1024, 1)]
+    assert sum(isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d) for m in d.modules()) == 2  # none on D's input layer
+    x = g(torch.randn(6, 64))
+    assert x.shape == (6, 1, 28, 28) and x.abs().max() <= 1
+    assert d(x).shape == (6,)
+    with_aux = dcgan_discriminator(
+        DCGANNetsConfig(z_dim=64, base_width=64, image_size=28, channels=1, fc_hidden=1024, aux_dim=12)
+    )
+    logits, aux = with_aux(x)
+    assert logits.shape == (6,) and aux.shape == (6, 12)
