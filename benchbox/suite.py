@@ -109,6 +109,21 @@ class Suite:
         if self.evaluation is None:
             object.__setattr__(self, "evaluation", PointsEvaluation(tuple(self.metrics)))
 
+    def row_names(self) -> set[str]:
+        """Every table row: the model entries and their sampling variants."""
+        return {m.name for m in self.models} | {m.variant_name(v) for m in self.models for v in m.variants}
+
+    def applicable_findings(self) -> tuple[Finding, ...]:
+        """The findings whose rows the suite has (a sweep: 3 of its rows or more); a suite made from another with
+        fewer models keeps only these."""
+        rows = self.row_names()
+
+        def applies(f: Finding) -> bool:
+            present = sum(r in rows for r in f.rows)
+            return present >= 3 if f.expect in ("rises", "falls") else present == len(f.rows)
+
+        return tuple(f for f in self.findings if applies(f))
+
     def budget(self, name: str) -> Budget:
         for b in self.budgets:
             if b.name == name:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.util
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from benchbox.catalogue import lookup
 from benchbox.errors import BenchboxError, SuiteFileError
 from benchbox.registry import MODELS, SUITES
 from benchbox.suite import BUDGET_NAMES, Budget, ModelEntry, Suite
+
+log = logging.getLogger(__name__)
 
 
 def load_suite(name_or_path: str) -> Suite:
@@ -100,9 +103,13 @@ def validate_suite(suite: Suite) -> None:
 
 
 def _finding_problems(suite: Suite) -> list[str]:
-    """A finding must name the suite's tasks, rows (variants included) and values, and keys must be unique."""
+    """A finding must name the suite's tasks and values, and keys must be unique. One that compares rows the suite
+    does not have (a suite made from another with fewer models) is left out of its reports, with a warning."""
     tasks = {t.name for t in suite.tasks}
-    rows = {m.name for m in suite.models} | {m.variant_name(v) for m in suite.models for v in m.variants}
+    gone = [f for f in suite.findings if f not in suite.applicable_findings()]
+    for f in gone:
+        log.warning("suite '%s': finding '%s' compares rows it does not have (%s); it is left out", suite.name, f.key,
+                    ", ".join(f.rows))  # fmt: skip
     bases = {lookup(n)[0].base for n in suite.values() if lookup(n) is not None} | set(suite.values())
     problems = []
     keys = [f.key for f in suite.findings]
@@ -110,7 +117,6 @@ def _finding_problems(suite: Suite) -> list[str]:
     for f in suite.findings:
         if f.task not in tasks:
             problems.append(f"finding '{f.key}' names unknown task '{f.task}'")
-        problems += [f"finding '{f.key}' names unknown row '{r}'" for r in f.rows if r not in rows]
         problems += [
             f"finding '{f.key}' names value '{v}' that the suite does not record"
             for v in (f.value, f.versus_value)

@@ -19,7 +19,7 @@ Protocol (version 1):
   (fully connected layers of 1024 in G and D, `fc_hidden`), a 64-d latent, 20 epochs of 50,000 images at batch 64
   (15,625 generator steps), 10,000 samples against the 10,000 test images, 5 seeds; their uniform latent prior is the
   one difference left (ours is normal). `short` (1,500 generator steps,
-  base width 32, 3 seeds) trains the 23 models × 3 seeds in about 90 minutes on a 2-core CPU; `smoke` is for tests.
+  base width 32, 3 seeds) trains the 24 models × 3 seeds in about 95 minutes on a 2-core CPU; `smoke` is for tests.
 
 Reported numbers: the best FID per model on Fashion-MNIST from Lucic et al. 2018 (mean ± std over the best
 configuration's reruns, Inception space, their nets and a large hyperparameter search). They sit beside ours for their

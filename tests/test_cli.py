@@ -139,7 +139,10 @@ def test_list_shows_suites_models_and_metrics(capsys):
     out = capsys.readouterr().out
     assert "toy2d v1" in out and "mlp_gan" in out and "reverse_kl ↓: KL(mode histogram ‖ uniform)" in out
     # every selectable row, sampling variants included, and each recorded value once with its direction
-    assert "ddpm, ddpm-ddim10, ddpm-ddim50, iddpm, ddpm-cfg, ddpm-cfg-w0, ddpm-cfg-w2, ddpm-cfg-w3, ddpm-cfg-w5" in out
+    assert (
+        "ddpm, ddpm-ddim10, ddpm-ddim50, ddpm-anc10, iddpm, ddpm-cfg, ddpm-cfg-w0, ddpm-cfg-w2, ddpm-cfg-w3, ddpm-cfg-w5"
+        in out
+    )
     assert "    fd_<space> (fid in Inception) ↓:" in out and "    nll_bits_per_dim ↓:" in out
     assert "  kid [kid ↓, kid_std ↓]:" in out
 

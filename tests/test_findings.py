@@ -200,8 +200,8 @@ def test_a_suite_whose_finding_names_unknown_things_is_refused():
     from dataclasses import replace
 
     toy = load_suite("toy2d")
-    bad = Finding("x", "s", "c", "", "grid9", "modes_covered", ("gan-ns", "pacgan9"), "higher")
-    with pytest.raises(SuiteFileError, match="unknown task 'grid9'.*unknown row 'pacgan9'"):
+    bad = Finding("x", "s", "c", "", "grid9", "modes_covered", ("gan-ns", "pacgan2"), "higher")
+    with pytest.raises(SuiteFileError, match="unknown task 'grid9'"):
         validate_suite(replace(toy, findings=(bad,)))
     wrong_value = Finding("y", "s", "c", "", "ring8", "fd", ("gan-ns", "pacgan2"), "lower")
     with pytest.raises(SuiteFileError, match="value 'fd' that the suite does not record"):
@@ -210,10 +210,21 @@ def test_a_suite_whose_finding_names_unknown_things_is_refused():
         validate_suite(replace(toy, findings=(toy.findings[0], toy.findings[0])))
 
 
+def test_a_suite_made_with_fewer_models_keeps_only_the_findings_it_can_decide(caplog):
+    from dataclasses import replace
+
+    digits = load_suite("digits")
+    fewer = replace(digits, models=tuple(m for m in digits.models if m.name in ("dcgan", "rasgan", "vae", "ddpm-cfg")))
+    validate_suite(fewer)  # not refused: a subset of a suite is a suite
+    kept = [f.key for f in fewer.applicable_findings()]
+    assert kept == ["relativistic", "guidance-precision", "guidance-recall", "iwae-bound"]  # ddpm-cfg brings its sweep
+    assert "finding 'gradient-penalty' compares rows it does not have" in caplog.text
+
+
 @pytest.mark.parametrize("name", ["toy2d", "digits", "fashion-mnist", "cifar10"])
 def test_every_built_in_suite_declares_findings_that_survive_the_store(name):
     suite = load_suite(name)
-    assert suite.findings
+    assert suite.findings and suite.applicable_findings() == suite.findings  # every row they name exists
     from benchbox.runner.describe import describe_suite
 
     stored = SuiteDescription.from_json(describe_suite(suite).to_json())

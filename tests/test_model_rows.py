@@ -103,9 +103,9 @@ def test_variants_are_rows_that_share_the_weights_likelihood_and_resume_needs_th
     ]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "Own `smoke` budget of ddpm, ddpm-ddim10: 4 steps of a tiny U-Net with T = 20" in out
+    assert "Own `smoke` budget of ddpm, ddpm-ddim10, ddpm-anc10: 4 steps of a tiny U-Net with T = 20" in out
     records = ResultStore(store).records(suite="digits")
-    rows = {m: {r.metric: r for r in records if r.model == m} for m in ("ddpm", "ddpm-ddim10", "ae")}
+    rows = {m: {r.metric: r for r in records if r.model == m} for m in ("ddpm", "ddpm-ddim10", "ddpm-anc10", "ae")}
     assert set(rows) == {r.model for r in records}  # DDIM-50 needs T >= 50: not a smoke row
     assert "nfe_per_sample" not in rows["ae"] and "psnr" in rows["ae"]
     # the smoke DDPM has T = 20 ancestral steps; its DDIM row takes 10 of them

@@ -48,5 +48,5 @@ def describe_suite(suite: Suite) -> SuiteDescription:
         reported=tuple(suite.reported),
         references=tuple(suite.references),
         headline=tuple(suite.headline),
-        findings=tuple(suite.findings),
+        findings=suite.applicable_findings(),
     )

@@ -50,8 +50,8 @@ def saved_and_loaded(state: dict) -> dict:
     return torch.load(buffer, map_location="cpu", weights_only=False)
 
 
-def test_zoo_has_23_models_with_smoke_overrides():
-    assert len(ENTRIES) == len(MODELS) == 23
+def test_zoo_has_24_models_with_smoke_overrides():
+    assert len(ENTRIES) == len(MODELS) == 24
     for name in ENTRIES:
         config = smoke_config(name)
         assert (config.base_width, config.batch_size) == (8, 16)
@@ -185,7 +185,7 @@ def test_sampling_is_deterministic_and_state_round_trips_with_ema(name):
     assert torch.equal(after, other.sample(12, torch.Generator().manual_seed(3)))
 
 
-NETS_AND_OPTIMIZERS = {"generator", "discriminator", "opt_g", "opt_d", "ema"}
+NETS_AND_OPTIMIZERS = {"generator", "discriminator", "opt_g", "opt_d", "ema", "step"}  # step: the lr milestones'
 
 
 @pytest.mark.parametrize("name", ["dcgan", "rasgan", "wgan-gp", "began"])
@@ -194,8 +194,10 @@ def test_checkpoint_holds_began_k_under_began_and_nothing_more_for_other_losses(
     train(gan, 2)
     state = gan.state_dict()
     if name != "began":
-        assert set(state) == NETS_AND_OPTIMIZERS  # as written before losses could carry state
+        assert set(state) == NETS_AND_OPTIMIZERS and state["step"] == 2
         build(name).load_state_dict(saved_and_loaded(state))
+        older = {k: v for k, v in state.items() if k != "step"}  # a checkpoint written before the step was kept
+        build(name).load_state_dict(saved_and_loaded(older))
         return
     assert set(state) == NETS_AND_OPTIMIZERS | {"began"} and state["began"] == {"k": gan.loss.k}
     state["began"] = {"k": 0.25}  # a checkpoint's k_t is the one training goes on from
