@@ -90,6 +90,12 @@ def suite_lines(suite: Suite, store_path: Path) -> list[str]:
         found = lookup(name)
         text = f"{_arrow(name, found[0].higher_is_better)}: {found[0].description}" if found else name
         lines.append(f"  {'*' if name in suite.metrics else ' '} {text}")
+    findings = suite.applicable_findings()
+    if findings:
+        lines.append("findings every report decides (docs/findings.md):")
+        for f in findings:
+            compared = f" vs {f.versus_value}" if f.versus_value else ""
+            lines.append(f"  {f.key} ({f.source}): {f.value}{compared} {f.expect}, on {f.task}: {', '.join(f.rows)}")
     return lines
 
 

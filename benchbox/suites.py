@@ -106,10 +106,10 @@ def _finding_problems(suite: Suite) -> list[str]:
     """A finding must name the suite's tasks and values, and keys must be unique. One that compares rows the suite
     does not have (a suite made from another with fewer models) is left out of its reports, with a warning."""
     tasks = {t.name for t in suite.tasks}
-    gone = [f for f in suite.findings if f not in suite.applicable_findings()]
-    for f in gone:
-        log.warning("suite '%s': finding '%s' compares rows it does not have (%s); it is left out", suite.name, f.key,
-                    ", ".join(f.rows))  # fmt: skip
+    rows = suite.row_names()
+    for f in (f for f in suite.findings if f not in suite.applicable_findings()):
+        missing = ", ".join(r for r in f.rows if r not in rows)
+        log.warning("suite '%s' has no row %s: its finding '%s' is left out", suite.name, missing, f.key)
     bases = {lookup(n)[0].base for n in suite.values() if lookup(n) is not None} | set(suite.values())
     problems = []
     keys = [f.key for f in suite.findings]

@@ -156,6 +156,7 @@ def test_list_of_one_suite_shows_its_rows_budgets_values_and_measured_minutes(tm
     assert "  ddpm-ddim10: sampled from ddpm's weights by DDIM, 10 steps, η = 0" in out
     assert "  short: 1,000 steps, seeds 0, 1, 2;" in out and "    ddpm: 2,000 steps, seeds 0, 1, 2;" in out
     assert "  * fd_digits ↓:" in out and "    nll_bits_per_dim ↓:" in out  # required values starred
+    assert "  iwae-bound (Burda et al. 2016, Theorem 1 and Table 1): nll_bits_per_dim vs elbo_bits_per_dim lower" in out
     assert main(["list", "--suite", "toy2d", "--store", str(store)]) == 0
     out = capsys.readouterr().out
     assert "    measured minutes per run in " in out and "gan-ns " in out  # from the store's finished runs

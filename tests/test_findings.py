@@ -218,7 +218,7 @@ def test_a_suite_made_with_fewer_models_keeps_only_the_findings_it_can_decide(ca
     validate_suite(fewer)  # not refused: a subset of a suite is a suite
     kept = [f.key for f in fewer.applicable_findings()]
     assert kept == ["relativistic", "guidance-precision", "guidance-recall", "iwae-bound"]  # ddpm-cfg brings its sweep
-    assert "finding 'gradient-penalty' compares rows it does not have" in caplog.text
+    assert "suite 'digits' has no row wgan-gp, wgan: its finding 'gradient-penalty' is left out" in caplog.text
 
 
 @pytest.mark.parametrize("name", ["toy2d", "digits", "fashion-mnist", "cifar10"])

@@ -6,6 +6,7 @@ checkpoints and records are the same as in a sequential run, so `--resume` works
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -57,6 +58,7 @@ def _init_worker(setup: WorkerSetup) -> None:
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     torch.set_num_threads(setup.threads)
     set_data_dir(setup.data_dir)
+    logging.getLogger("benchbox.suites").setLevel(logging.ERROR)  # the parent has warned about the suite already
     suite = load_suite(setup.suite_ref)
     _runner = setup.runner(
         suite, ResultStore(setup.store_path), torch.device(setup.device), resume=setup.resume, progress=False
