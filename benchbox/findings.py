@@ -20,13 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 from scipy import stats
 
 from benchbox.catalogue import lookup
 from benchbox.description import Finding
+from benchbox.store import ResultRecord
 
 ALPHA = 0.05
 POWER = 0.8  # the power at which "seeds needed" is computed
@@ -40,8 +40,10 @@ TESTS = {
 }
 
 
-class Recorded(Protocol):
-    """What a finding reads of a record: a store's ResultRecord, or a check's fresh value (benchbox.check)."""
+@dataclass(frozen=True)
+class Observation:
+    """One seed's value of one row, as a finding reads it: a check's fresh value (a store's ResultRecord has these
+    fields too, and is read the same way)."""
 
     task: str
     model: str
@@ -49,6 +51,9 @@ class Recorded(Protocol):
     seed: int
     value: float
     protocol_hash: str
+
+
+Recorded = Observation | ResultRecord
 
 
 @dataclass(frozen=True)

@@ -5,24 +5,11 @@ a smoke budget's few seeds often cannot decide what a longer budget does."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from benchbox.check.collect import RowResults
 from benchbox.description import Finding
-from benchbox.findings import Verdict, evaluate
+from benchbox.findings import Observation, Verdict, evaluate
 from benchbox.suite import Suite
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One seed's value of one row, as benchbox.findings reads a record."""
-
-    task: str
-    model: str
-    metric: str
-    seed: int
-    value: float
-    protocol_hash: str
 
 
 def observations(results: Sequence[RowResults]) -> list[Observation]:
