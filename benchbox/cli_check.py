@@ -178,7 +178,7 @@ def select(
                 "baseline with them (--update-baseline)",
             )
         return entries, cells
-    known = {m.name for m in suite.models} | {m.variant_name(v) for m in suite.models for v in m.variants}
+    known = suite.row_names()
     gone = sorted({c.model for c in baseline.cells if c.model not in known and ":" not in c.model})
     if gone:
         raise BenchboxError(

@@ -62,6 +62,20 @@ class Finding:
         if pair and (self.rows[0] == self.rows[1]) != bool(self.versus_value):
             raise ValueError(f"finding '{self.key}': a row against itself needs versus_value, two rows none")
 
+    @property
+    def is_trend(self) -> bool:
+        return self.expect in ("rises", "falls")
+
+    @property
+    def sign(self) -> int:
+        """+1 when the claim is that the value is higher (or rises), −1 when lower (or falls)."""
+        return 1 if self.expect in ("higher", "rises") else -1
+
+    def decidable(self, rows: set[str]) -> bool:
+        """Whether `rows` hold what the finding compares: both rows of a pair, 3 rows or more of a sweep."""
+        present = sum(r in rows for r in self.rows)
+        return present >= 3 if self.is_trend else present == len(self.rows)
+
 
 @dataclass(frozen=True)
 class BudgetInfo:

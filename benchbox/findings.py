@@ -98,7 +98,7 @@ def decide(finding: Finding, records: Sequence[Recorded]) -> Verdict:
     sides, problem = gather(finding, records)
     if problem:
         return Verdict(finding, "not measured", sides, reason=problem)
-    if finding.expect in ("rises", "falls"):
+    if finding.is_trend:
         return _trend(finding, sides)
     if sides[0].row == sides[1].row:
         return _paired(finding, sides)
@@ -111,7 +111,7 @@ def gather(finding: Finding, records: Sequence[Recorded]) -> tuple[tuple[Side, .
     values = [finding.value] * len(finding.rows)
     if finding.versus_value:
         values[1] = finding.versus_value
-    trend = finding.expect in ("rises", "falls")
+    trend = finding.is_trend
     xs = finding.x or tuple(float(i) for i in range(len(finding.rows)))
     sides = []
     for row, wanted, x in zip(finding.rows, values, xs, strict=True):
@@ -143,10 +143,6 @@ def recorded_name(wanted: str, recorded: list[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def _claimed_sign(finding: Finding) -> int:
-    return 1 if finding.expect in ("higher", "rises") else -1
-
-
 def _verdict(finding: Finding, sides: tuple[Side, ...], test: str, statistic: float, p_claim: float,
              needed: int | None, reason: str = "") -> Verdict:  # fmt: skip
     if p_claim < ALPHA:
@@ -162,7 +158,7 @@ def _welch(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
         return _ranks(finding, sides)
     if len(a.values) < 2 or len(b.values) < 2:
         return Verdict(finding, "inconclusive", sides, "welch", reason="one seed on a side: no spread to test against")
-    sign = _claimed_sign(finding)
+    sign = finding.sign
     diff = a.mean - b.mean
     if a.std == 0 and b.std == 0:  # no noise on either side: the means decide (as the tables' marks do)
         p = 0.0 if sign * diff > 0 else (1.0 if diff else 0.5)
@@ -182,7 +178,7 @@ def _paired(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
     d = np.asarray(a.values) - np.asarray(b.values)
     if len(d) < 2:
         return Verdict(finding, "inconclusive", sides, "paired", reason="one seed: no spread to test against")
-    sign = _claimed_sign(finding)
+    sign = finding.sign
     sd = float(d.std(ddof=1))
     if sd == 0:
         mean = float(d.mean())
@@ -196,7 +192,7 @@ def _ranks(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
     """Two rows where a seed's value is ±∞ (e.g. a reverse KL with no sample near a mode): ∞ has a rank but no mean,
     so the exact Mann-Whitney U test decides, one-sided."""
     a, b = sides
-    sign = _claimed_sign(finding)
+    sign = finding.sign
     u = stats.mannwhitneyu(a.values, b.values, alternative="greater" if sign > 0 else "less", method="exact")
     smallest = 1 / math.comb(len(a.values) + len(b.values), len(a.values))
     reason = ""
@@ -213,7 +209,7 @@ def _trend(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
         return Verdict(finding, "inconclusive", sides, "spearman", reason="a trend needs 3 sweep points or more")
     if len(set(ys)) == 1:
         return Verdict(finding, "inconclusive", sides, "spearman", reason="every value is the same")
-    sign = _claimed_sign(finding)
+    sign = finding.sign
     rho = stats.spearmanr(xs, ys, alternative="greater" if sign > 0 else "less")
     needed = spearman_points_needed(float(rho.statistic))
     seeds = None if needed is None else min(MAX_SEEDS + 1, math.ceil(needed / len(sides)))

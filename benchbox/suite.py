@@ -117,12 +117,7 @@ class Suite:
         """The findings whose rows the suite has (a sweep: 3 of its rows or more); a suite made from another with
         fewer models keeps only these."""
         rows = self.row_names()
-
-        def applies(f: Finding) -> bool:
-            present = sum(r in rows for r in f.rows)
-            return present >= 3 if f.expect in ("rises", "falls") else present == len(f.rows)
-
-        return tuple(f for f in self.findings if applies(f))
+        return tuple(f for f in self.findings if f.decidable(rows))
 
     def budget(self, name: str) -> Budget:
         for b in self.budgets:

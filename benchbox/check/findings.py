@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchbox.check.collect import RowResults
-from benchbox.description import Finding
 from benchbox.findings import Observation, Verdict, evaluate
 from benchbox.suite import Suite
 
@@ -27,13 +26,8 @@ def observations(results: Sequence[RowResults]) -> list[Observation]:
 def decided(suite: Suite, results: Sequence[RowResults]) -> list[Verdict]:
     """The suite's findings on these rows; a finding is left out when a row it compares was not run (a trend: when
     fewer than 3 of its sweep's rows were)."""
-    rows = {(r.row.task, r.row.model) for r in results}
-
-    def run(f: Finding) -> bool:
-        present = sum((f.task, row) in rows for row in f.rows)
-        return present >= 3 if f.expect in ("rises", "falls") else present == len(f.rows)
-
-    return evaluate(tuple(f for f in suite.findings if run(f)), observations(results))
+    run = [f for f in suite.findings if f.decidable({r.row.model for r in results if r.row.task == f.task})]
+    return evaluate(tuple(run), observations(results))
 
 
 def held(verdicts: Sequence[Verdict]) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ def ours_text(v: Verdict) -> str:
         return "—"
     f = v.finding
     names = list(dict.fromkeys(s.value for s in v.sides))
-    if f.expect in ("rises", "falls"):
+    if f.is_trend:
         body = "; ".join(side_text(s, s.x if f.x else None) for s in v.sides)
         return f"{names[0]}: {body}"
     if len(names) == 2:  # one row, two values
@@ -78,8 +78,7 @@ def verdict_text(v: Verdict) -> str:
 
 def against_claim(v: Verdict) -> bool:
     """Whether the observed effect (the test statistic's sign) is opposite to the claimed direction."""
-    claimed = 1 if v.finding.expect in ("higher", "rises") else -1
-    return math.isfinite(v.statistic) and v.statistic * claimed < 0
+    return math.isfinite(v.statistic) and v.statistic * v.finding.sign < 0
 
 
 def claim_text(v: Verdict) -> str:
