@@ -1,4 +1,4 @@
-"""The command line: benchbox list | run | report | score | check."""
+"""The command line: benchbox list | run | report | score | check | t2i-captions | score-t2i."""
 
 from __future__ import annotations
 
@@ -15,16 +15,18 @@ from benchbox import __version__
 from benchbox.cli_check import add_check_parser, cmd_check
 from benchbox.cli_list import add_list_parser, cmd_list
 from benchbox.cli_score import add_score_parser, cmd_score
+from benchbox.cli_t2i import add_t2i_parsers, cmd_score_t2i, cmd_t2i_captions
 from benchbox.data import set_data_dir
 from benchbox.device import resolve_device
 from benchbox.errors import BenchboxError
 from benchbox.io import write_text_atomic
 from benchbox.report.render import FORMATS, render_report
+from benchbox.report.scored import scored_suite
 from benchbox.report.summary import View
 from benchbox.report.tables import markdown_report
 from benchbox.runner import Runner, make_cells, resolve_models, summarize_outcomes
 from benchbox.store import DEFAULT_STORE, ResultStore
-from benchbox.suites import load_suite
+from benchbox.suites import load_trainable_suite
 
 log = logging.getLogger("benchbox")
 
@@ -141,12 +143,13 @@ def build_parser() -> Parser:
     )
     add_score_parser(sub)
     add_check_parser(sub)
+    add_t2i_parsers(sub)
     return parser
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     set_data_dir(args.data_dir)
-    suite = load_suite(args.suite)
+    suite = load_trainable_suite(args.suite)
     budget = suite.budget(args.budget)
     entries = resolve_models(suite, args.models)
     device = resolve_device(args.device)
@@ -175,9 +178,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    if not args.store.exists():
+    scored = scored_suite(args.suite)  # a scored-only suite shows its papers' rows before any store exists
+    if not args.store.exists() and scored is None:
         raise BenchboxError(f"store '{args.store}' does not exist", "run `benchbox run` first, or pass --store")
-    store = ResultStore(args.store)
+    store = ResultStore(args.store) if args.store.exists() else None
     view = View(all_versions=args.all_versions, curves=args.curves)
     text = render_report(store, args.suite, args.format, args.suite_version, args.budget, args.metrics, view)
     if args.out:
@@ -187,7 +191,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "score": cmd_score, "check": cmd_check}
+COMMANDS = {
+    "list": cmd_list,
+    "run": cmd_run,
+    "report": cmd_report,
+    "score": cmd_score,
+    "check": cmd_check,
+    "t2i-captions": cmd_t2i_captions,
+    "score-t2i": cmd_score_t2i,
+}
 
 
 def import_plugins(names: list[str]) -> None:

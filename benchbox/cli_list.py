@@ -39,6 +39,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for s in sorted(SUITES.values(), key=lambda s: s.name):
         rows = [r for m in s.models for r in (m.name, *(m.variant_name(v) for v in m.variants))]
         print(f"  {s.name} v{s.version}: {s.description}")
+        if s.scored_by:  # a protocol for models benchbox does not train
+            print(f"    rows: none trained here; users' samples are scored by `{s.scored_by}`")
+            continue
         print(f"    rows: {', '.join(rows)}; budgets: {', '.join(b.name for b in s.budgets)}")
     print("model kinds:")
     for m in sorted(MODELS.values(), key=lambda m: m.name):
@@ -69,6 +72,8 @@ def suite_lines(suite: Suite, store_path: Path) -> list[str]:
     lines = [f"{suite.name} v{suite.version}: {suite.description}", "tasks:"]
     lines += [f"  {t.name}: {t.description}" for t in suite.tasks]
     lines.append("rows:")
+    if suite.scored_by:
+        lines.append(f"  none trained here; users' samples are scored by `{suite.scored_by}`")
     for m in suite.models:
         lines.append(f"  {m.name} ({m.kind}): {m.description}")
         lines += [f"  {m.variant_name(v)}: sampled from {m.name}'s weights by {v.description}" for v in m.variants]

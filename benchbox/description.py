@@ -119,6 +119,7 @@ class SuiteDescription:
     references: tuple[str, ...] = ()
     headline: tuple[str, ...] = ()  # base names of the headline table's columns (empty: every value in one table)
     findings: tuple[Finding, ...] = ()  # the papers' claims the report decides on the records
+    scoring: str = ""  # how values are computed where the literature disagrees (e.g. SR's channel and shave), in words
     schema: int = DESCRIPTION_SCHEMA
 
     def to_json(self) -> str:
@@ -191,6 +192,7 @@ def _common(data: dict[str, Any]) -> dict[str, Any]:
         "references": tuple(data.get("references", [])),
         "headline": tuple(data.get("headline", [])),
         "findings": tuple(_finding(f) for f in data.get("findings", [])),
+        "scoring": data.get("scoring", ""),
     }
 
 

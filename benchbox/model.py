@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import torch
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,11 @@ class ModelContext:
     sample_shape: tuple[int, ...]  # shape of one example, e.g. (2,) for toy2d or (1, 28, 28)
     device: torch.device
     num_classes: int = 0  # classes of a labelled dataset; conditional models need them
+    # Super-resolution tasks (benchbox.sr.task): the factor from the low-resolution input's side to sample_shape's,
+    # and a zero-argument function giving a frozen network of the task's domain for perceptual losses (SRGAN's
+    # content loss): images in [−1, 1] -> feature maps. 0 and None for every other task.
+    upscale_factor: int = 0
+    perceptual: Callable[[], nn.Module] | None = None
 
 
 @runtime_checkable
@@ -31,6 +38,8 @@ class Model(Protocol):
 
     # Optional, for class-conditional models: `uses_labels = True` makes the runner pass (images, labels) batches
     # to train_step, and `sample_labeled(n, generator) -> (samples, labels)` lets it score class accuracy.
+    # Super-resolution models (a suite of benchbox.sr) instead train on (lr, hr) batches and implement
+    # `upscale(lr, generator) -> hr`, floats in [−1, 1]; their `sample` is not called.
 
     def state_dict(self) -> dict[str, Any]: ...
 

@@ -33,7 +33,14 @@ class Registry(dict[str, Any]):
 
 
 # The report groups its rows by model family, in this order, with a rule between groups.
-MODEL_FAMILIES = {"ae": "auto-encoders", "vae": "VAEs", "gan": "GANs", "diffusion": "diffusion", "user": "user models"}
+MODEL_FAMILIES = {
+    "ae": "auto-encoders",
+    "vae": "VAEs",
+    "gan": "GANs",
+    "diffusion": "diffusion",
+    "sr": "super-resolution",
+    "user": "user models",
+}
 
 
 @dataclass(frozen=True)

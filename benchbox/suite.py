@@ -104,6 +104,9 @@ class Suite:
     headline: tuple[str, ...] = ()
     # What the suite's papers found, as claims its records decide (benchbox.findings); shown in every report
     findings: tuple[Finding, ...] = ()
+    # A protocol for models benchbox does not train (no models, no budgets): the command that scores users' samples
+    # for it. `benchbox run` refuses such a suite and names the command; `benchbox list` and `report` show it
+    scored_by: str = ""
 
     def __post_init__(self) -> None:
         if self.evaluation is None:

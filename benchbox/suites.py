@@ -34,6 +34,18 @@ def load_suite(name_or_path: str) -> Suite:
     )
 
 
+def load_trainable_suite(name_or_path: str) -> Suite:
+    """A suite `benchbox run` can train: a scored-only protocol (no models of its own) is refused with its command."""
+    suite = load_suite(name_or_path)
+    if suite.scored_by:
+        raise BenchboxError(
+            f"suite '{suite.name}' scores models benchbox does not train, so there is nothing to run",
+            f"score your samples with `{suite.scored_by}` (see `{suite.scored_by} --help`), then `benchbox report "
+            f"--suite {suite.name}`",
+        )
+    return suite
+
+
 def _load_suite_file(path: Path) -> Suite:
     if not path.is_file():
         raise SuiteFileError(f"suite file '{path}' does not exist", "check the path")
@@ -67,7 +79,7 @@ def validate_suite(suite: Suite) -> None:
     problems = []
     if not suite.tasks:
         problems.append("it has no tasks")
-    if not suite.models:
+    if not suite.models and not suite.scored_by:
         problems.append("it has no models")
     if suite.n_eval < 1:
         problems.append(f"n_eval is {suite.n_eval}")

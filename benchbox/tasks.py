@@ -65,3 +65,19 @@ class ImagesTask(Task, Protocol):
     def reference_images(self) -> torch.Tensor:
         """The uint8 real images that metrics compare samples against."""
         ...
+
+
+@runtime_checkable
+class SuperResolutionTask(ImagesTask, Protocol):
+    """An image task whose models learn to upscale (benchbox.sr.task.SRTask): training batches are (lr, hr) pairs,
+    the evaluation reads fixed test pairs, and SRGAN-like models may ask for a perceptual feature network."""
+
+    factor: int
+
+    def test_pairs(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first n test images, low-resolution and original, uint8."""
+        ...
+
+    def perceptual_features(self, device: torch.device) -> Any:
+        """A frozen network of the task's domain: images in [−1, 1] -> feature maps (a content loss's)."""
+        ...

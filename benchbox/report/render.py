@@ -6,6 +6,7 @@ import benchbox.builtins  # noqa: F401  (the catalogue's built-in values: direct
 from benchbox.report.export import csv_text, json_text, report_frames
 from benchbox.report.html import html_report
 from benchbox.report.latex import latex_report
+from benchbox.report.scored import scored_report, scored_suite
 from benchbox.report.sections import sections
 from benchbox.report.summary import DEFAULT_VIEW, View
 from benchbox.report.tables import markdown_report
@@ -21,7 +22,7 @@ FORMATS = {
 
 
 def render_report(
-    store: ResultStore,
+    store: ResultStore | None,
     suite: str,
     fmt: str = "md",
     version: int | None = None,
@@ -29,6 +30,11 @@ def render_report(
     metrics: list[str] | None = None,
     view: View = DEFAULT_VIEW,
 ) -> str:
+    """The report in `fmt`; a scored-only suite (coco-t2i) gets its table of reported and measured rows, for which
+    `store` may be None (no store yet)."""
+    if (scored := scored_suite(suite)) is not None:
+        return scored_report(store, scored, fmt, version, metrics)
+    assert store is not None, "only a scored-only suite reports without a store"
     if fmt == "md":
         return markdown_report(store, suite, version, budget, metrics, view)
     if fmt in ("csv", "json"):

@@ -118,7 +118,7 @@ def build_section(
             )
         )
     notes = tuple(unfinished_lines(runs) + user_model_lines(runs, hidden))
-    provenance = provenance_block(records, runs, budget_meta)
+    provenance = provenance_block(records, runs, budget_meta, meta.scoring)
     verdicts = tuple(evaluate(meta.findings, records))
     return Section(suite, version, budget, heading, tuple(lines), tuple(tasks), notes, provenance, verdicts)
 

@@ -136,7 +136,9 @@ def own_budget_lines(models: Sequence[ModelRow], budget: str, shown: set[str]) -
     return [f"Own `{budget}` budget of {', '.join(names)}: {text}" for text, names in by_budget.items()]
 
 
-def provenance_block(records: list[ResultRecord], runs: list[RunRecord], budget_meta: BudgetInfo | None) -> str:
+def provenance_block(
+    records: list[ResultRecord], runs: list[RunRecord], budget_meta: BudgetInfo | None, scoring: str = ""
+) -> str:
     """Where the table's numbers come from; runs that left no scores count for their protocol, seed and time."""
     unfinished = [r for r in runs if r.status != "done"]
     rows: list[ResultRecord | RunRecord] = [*records, *unfinished]
@@ -159,6 +161,8 @@ def provenance_block(records: list[ResultRecord], runs: list[RunRecord], budget_
         f"- device: {distinct('device')}; run time {wall / 60:.1f} min summed over runs (workers overlap); "
         f"recorded {min(r.created_at for r in rows)} to {max(r.created_at for r in rows)}",
     ]
+    if scoring:
+        lines.append(f"- scoring: {scoring}")
     users = sorted({r.model for r in runs if r.user_code})
     if users:
         lines.append(f"- user models (code and batch listed above): {', '.join(f'`{u}`' for u in users)}")

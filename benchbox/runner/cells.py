@@ -17,7 +17,7 @@ from benchbox.tasks import Task
 
 EVAL_SEED_OFFSET = 1_000_003  # the sampling generator of seed s is seeded with s + this
 DATA_SEED_OFFSET = 2_000_003  # the training-data generator of seed s is seeded with s + this
-MODEL_METHODS = ("train_step", "sample", "state_dict", "load_state_dict", "examples_per_step")
+MODEL_METHODS = ("train_step", "state_dict", "load_state_dict", "examples_per_step")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,10 @@ def build_model(entry: ModelEntry, budget: Budget, ctx: ModelContext) -> Model:
         return MODELS.get_or_fail(entry.kind).build(budget.apply(entry.config), ctx)
     user: UserFactory = entry.config
     model = call_user(f"model factory '{user.spec}'", user.factory, ctx)
-    missing = [a for a in MODEL_METHODS if not hasattr(model, a)]
+    sampling = (
+        () if ctx.upscale_factor else ("sample",)
+    )  # a super-resolution model upscales instead (its evaluation checks)
+    missing = [a for a in (*MODEL_METHODS, *sampling) if not hasattr(model, a)]
     if missing:
         raise BenchboxError(
             f"model from '{user.spec}' lacks {', '.join(missing)} (factory at {where(user.factory)})",

@@ -49,4 +49,5 @@ def describe_suite(suite: Suite) -> SuiteDescription:
         references=tuple(suite.references),
         headline=tuple(suite.headline),
         findings=suite.applicable_findings(),
+        scoring=suite.evaluation.describe() if hasattr(suite.evaluation, "describe") else "",
     )

@@ -17,7 +17,8 @@ import torch
 from benchbox.data.images import check_model_output
 from benchbox.errors import BenchboxError
 from benchbox.model import Model
-from benchbox.tasks import ImagesTask, Task, TrainingStream
+from benchbox.sr.degrade import to_unit
+from benchbox.tasks import ImagesTask, SuperResolutionTask, Task, TrainingStream
 
 PREFLIGHT_SAMPLES = 2
 PREFLIGHT_SEED = 0  # the throwaway instance samples with this; the run itself is seeded afresh afterwards
@@ -73,24 +74,29 @@ def loss_values(losses: Any, train_step: Any) -> dict[str, float]:
 def preflight(model: Model, task: Task, data: TrainingStream) -> None:
     """Sample two examples and take one step on a real batch with a throwaway instance of the user's model."""
     generator = torch.Generator().manual_seed(PREFLIGHT_SEED)
-    samples = call_user("sample(n, generator)", model.sample, PREFLIGHT_SAMPLES, generator)
+    if isinstance(task, SuperResolutionTask):  # an SR model upscales the first test images instead of sampling
+        method, what = model.upscale, "upscale(lr, generator)"
+        samples = call_user(what, method, to_unit(task.test_pairs(PREFLIGHT_SAMPLES)[0]), generator)
+    else:
+        method, what = model.sample, "sample(n, generator)"
+        samples = call_user(what, method, PREFLIGHT_SAMPLES, generator)
     want = (PREFLIGHT_SAMPLES, *task.sample_shape)
     if not isinstance(samples, torch.Tensor):
         raise BenchboxError(
-            f"sample(n, generator) returned a {type(samples).__name__} (at {where(model.sample)})",
+            f"{what} returned a {type(samples).__name__} (at {where(method)})",
             f"return a float torch.Tensor of shape (n, {', '.join(map(str, task.sample_shape))})",
         )
     if tuple(samples.shape) != want:
         hint = " (N×H×W×C? use x.permute(0, 3, 1, 2))" if sorted(samples.shape[1:]) == sorted(want[1:]) else ""
         raise BenchboxError(
-            f"sample(2, generator) returned shape {tuple(samples.shape)}, not {want}{hint} (at {where(model.sample)})",
+            f"{what} returned shape {tuple(samples.shape)}, not {want}{hint} (at {where(method)})",
             f"return n samples of the task's shape {tuple(task.sample_shape)}",
         )
     if isinstance(task, ImagesTask):
         try:
             check_model_output(samples.detach().cpu(), bool(getattr(model, "clamps_samples", False)))
         except BenchboxError as exc:
-            raise BenchboxError(f"{exc.problem} (sample at {where(model.sample)})", exc.hint) from exc
+            raise BenchboxError(f"{exc.problem} (at {where(method)})", exc.hint) from exc
     labelled = bool(getattr(model, "uses_labels", False))
     batch = data.next(model.examples_per_step, labels=labelled)
     losses = loss_values(call_user("train_step(batch)", model.train_step, batch), model.train_step)

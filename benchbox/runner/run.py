@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -25,6 +26,7 @@ from benchbox.runner.records import Recorder
 from benchbox.runner.training import Trained, load_resume_state, seed_everything, train
 from benchbox.store import Artifact, ResultRecord, ResultStore
 from benchbox.suite import Suite, Variant
+from benchbox.tasks import SuperResolutionTask
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +139,10 @@ class Runner:
 
     def _build(self, cell: Cell) -> Model:
         """The cell's model, refused before training when it cannot give what the suite requires of it."""
-        ctx = ModelContext(tuple(cell.task.sample_shape), self.device, cell.task.num_classes)
+        task = cell.task
+        ctx = ModelContext(tuple(task.sample_shape), self.device, task.num_classes)
+        if isinstance(task, SuperResolutionTask):
+            ctx = replace(ctx, upscale_factor=task.factor, perceptual=partial(task.perceptual_features, self.device))
         model = build_model(cell.entry, cell.budget, ctx)
         self.suite.evaluation.check_model(model, cell.task, self.suite.metrics, cell.entry.name)
         if cell.entry.variants_for(cell.budget) and not hasattr(model, "sampling_variant"):

@@ -46,6 +46,7 @@ class UNetConfig:
     num_classes: int = 0  # 0: unconditional; else labels 0..num_classes−1 and num_classes, the null class
     learn_sigma: bool = False  # False: ε only (C channels); True: ε and the variance interpolation v (2C channels)
     norm_groups: int = 32  # Ho's GroupNorm groups; base_channels must be a multiple (use 8 for a tiny net)
+    cond_channels: int = 0  # channels of an image concatenated to x_t at the input (SR3's upscaled low-res input)
 
     @property
     def out_channels(self) -> int:
@@ -133,7 +134,7 @@ class UNet(nn.Module):
         self.time_mlp = nn.Sequential(nn.Linear(base, temb_dim), nn.SiLU(), nn.Linear(temb_dim, temb_dim))
         # one extra row: index num_classes is the null label that classifier-free guidance drops labels to
         self.label_emb = nn.Embedding(config.num_classes + 1, temb_dim) if config.num_classes else None
-        self.conv_in = nn.Conv2d(config.in_channels, base, 3, padding=1)
+        self.conv_in = nn.Conv2d(config.in_channels + config.cond_channels, base, 3, padding=1)
 
         self.down = nn.ModuleList()
         skips, ch = [base], base  # widths of the skips, in the order the down path makes them
@@ -168,11 +169,15 @@ class UNet(nn.Module):
         init_xavier(self.conv_in)
         zero_init(self.conv_out)  # Ho's init_scale=0: the net predicts ε = 0 at the start
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None, cond: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """x_t (N, C, H, W); t (N,) or a scalar, as the schedule numbers steps (1..T in schedule.py; Ho's code fed
         0..T−1, which the net cannot tell apart); labels (N,) in 0..num_classes for a class-conditional net, with
-        num_classes the null class."""
+        num_classes the null class; cond (N, cond_channels, H, W), concatenated to x_t, for a net built with
+        cond_channels (SR3, Saharia et al. 2021)."""
         self._check(x)
+        x = self._with_condition(x, cond)
         t = torch.as_tensor(t, device=x.device)
         if t.ndim == 0:
             t = t.expand(x.shape[0])
@@ -219,6 +224,20 @@ class UNet(nn.Module):
                 f"use class indices 0..{classes - 1}, or {classes} for the null class",
             )
         return self.label_emb(labels)
+
+    def _with_condition(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        want = self.config.cond_channels
+        if not want:
+            if cond is not None:
+                raise BenchboxError("this U-Net takes no conditioning image", "build it with cond_channels > 0")
+            return x
+        if cond is None or cond.shape != (x.shape[0], want, *x.shape[2:]):
+            got = None if cond is None else tuple(cond.shape)
+            raise BenchboxError(
+                f"this U-Net needs a conditioning image of shape {(x.shape[0], want, *x.shape[2:])}, got {got}",
+                "pass cond, the low-resolution input upscaled to the output's size",
+            )
+        return torch.cat([x, cond], dim=1)
 
     def _check(self, x: torch.Tensor) -> None:
         c, size = self.config.in_channels, self.config.image_size
