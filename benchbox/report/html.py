@@ -16,6 +16,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from benchbox.report.distortion import DISTORTION
 from benchbox.report.figures import tradeoff_figure, training_curves
 from benchbox.report.findings import RULE as FINDINGS_RULE
 from benchbox.report.findings import findings_frame
@@ -139,4 +140,8 @@ def figures(task: TaskSection) -> list[Image]:
         if x and points and values:
             title = f"Sampling trade-off of {t.model} (mean ± std over seeds)"
             out.append(Image(data_uri(tradeoff_figure(title, x, points, values)), title))
+    x, points = task.distortion
+    if points:
+        caption = f"Perception–distortion: PSNR and SSIM against {x}, mean ± std over seeds (up and left is better)"
+        out.append(Image(data_uri(tradeoff_figure("Perception–distortion", x, points, DISTORTION)), caption))
     return out

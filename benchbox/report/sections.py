@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from benchbox.description import SuiteDescription
 from benchbox.findings import Verdict, evaluate
-from benchbox.report.figures import Curve
+from benchbox.report.distortion import distortion_points
+from benchbox.report.figures import Curve, Point
 from benchbox.report.layout import TaskTables, task_tables
 from benchbox.report.ordering import ordering_block
 from benchbox.report.runs import curve_lines, newest_user_versions, unfinished_lines, user_model_lines
@@ -43,6 +44,8 @@ class TaskSection:
     curve_text: str  # Markdown summary of the training curves (only with View.curves); "" otherwise
     previews: dict[str, bytes]  # row name -> the first seed's sample preview PNG
     curves: dict[str, list[Curve]]  # model -> one curve per seed
+    # super-resolution: the perception value (x) and each row's PSNR/SSIM against it (benchbox.report.distortion)
+    distortion: tuple[str, tuple[Point, ...]] = ("", ())
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ def build_section(
                 "\n\n".join(curve_lines(runs, task)) if view.curves else "",
                 in_row_order(first_seed_previews(artifacts or [], task, records), tables),
                 run_curves(runs, task),
+                distortion_points(summary, task),
             )
         )
     notes = tuple(unfinished_lines(runs) + user_model_lines(runs, hidden))

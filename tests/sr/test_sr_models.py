@@ -12,7 +12,7 @@ from benchbox.metrics.super_resolution import sr_fidelity
 from benchbox.model import ModelContext
 from benchbox.runner.cells import build_model
 from benchbox.sr.degrade import to_unit
-from benchmarks.sr import SUITE
+from benchmarks.sr import CIFAR10_SUITE, SUITE
 from reference_models.diffusion.unet import UNet, UNetConfig
 from reference_models.sr.sr3 import SR3, SR3Config
 from reference_models.sr.srgan import SRGAN, SRGANConfig
@@ -115,3 +115,15 @@ def test_misuse_is_refused_in_one_line():
     net = UNet(UNetConfig(**shape, attention_resolutions=(), cond_channels=1))
     with pytest.raises(BenchboxError, match="conditioning image"):
         net(torch.zeros(2, 1, 28, 28), torch.ones(2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("name", ["bicubic", "srresnet", "srgan", "sr3"])
+def test_every_model_builds_for_cifar10_at_x4(name):
+    """sr-cifar10's task: RGB 32×32 from 8×8 (two sub-pixel ×2 stages for SRResNet, a 32-pixel U-Net for SR3)."""
+    entry = next(m for m in CIFAR10_SUITE.models if m.name == name)
+    ctx = ModelContext((3, 32, 32), CPU, 0, upscale_factor=4, perceptual=lambda: nn.Conv2d(3, 4, 3, padding=1))
+    model = build_model(entry, entry.budget_for(CIFAR10_SUITE.budget("smoke")), ctx)
+    g = torch.Generator().manual_seed(0)
+    hr = torch.rand(4, 3, 32, 32, generator=g) * 2 - 1
+    model.train_step((torch.nn.functional.avg_pool2d(hr, 4), hr))
+    assert model.upscale(torch.zeros(2, 3, 8, 8), g).shape == (2, 3, 32, 32)

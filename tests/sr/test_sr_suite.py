@@ -16,6 +16,8 @@ from benchbox.data.image_task import ImageTask
 from benchbox.errors import BenchboxError
 from benchbox.preview import PREVIEW
 from benchbox.registry import DATASETS
+from benchbox.report.render import render_report
+from benchbox.report.sections import sections
 from benchbox.report.tables import markdown_report
 from benchbox.runner import Runner, make_cells, resolve_models
 from benchbox.sr.task import SRTask
@@ -125,6 +127,18 @@ def test_the_report_states_the_scoring_and_decides_the_findings(store):
     assert "antialiased" in text  # the degradation's kernel
     for key in ("srresnet-psnr", "srgan-distortion", "srgan-below-bicubic", "srgan-perception", "sr3-perception"):
         assert f"`{key}`" in text
+
+
+def test_the_html_report_plots_perception_against_distortion(store):
+    (section,) = sections(store, "sr-test", 1, "smoke")
+    x, points = section.tasks[0].distortion
+    assert x == "fd_sr_test_shapes" and sorted(p.label for p in points) == ["bicubic", "sr3", "srgan", "srresnet"]
+    fd = {r.model: r.value for r in store.records() if r.metric == x}
+    psnr = {r.model: r.value for r in store.records() if r.metric == "sr_psnr"}
+    assert all(p.x == fd[p.label] and p.values["sr_psnr"][0] == psnr[p.label] for p in points)  # one seed: itself
+    assert 'alt="Perception–distortion: PSNR and SSIM against fd_sr_test_shapes' in render_report(
+        store, "sr-test", "html"
+    )
 
 
 # -- users' super-resolution models ---------------------------------------------------------------------------------
