@@ -28,6 +28,21 @@ def positive(text: str) -> int:
 positive.__name__ = "positive integer"
 
 
+def add_engine_options(parser: argparse.ArgumentParser, batch: str, cache: str) -> None:
+    """The options every scoring command shares: weights' provenance, batch, device, output, cache."""
+    parser.add_argument(
+        "--custom-weights",
+        action="store_true",
+        help="accept weights whose SHA-256 is not the published one (metrics are renamed, e.g. fd_inception_custom)",
+    )
+    parser.add_argument("--batch-size", type=positive, help=f"{batch} (default: 16 on a CPU, 64 on a GPU)")
+    parser.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: cuda when available"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object: the values and their provenance")
+    parser.add_argument("--no-cache", action="store_true", help=f"neither read nor write {cache}")
+
+
 def add_score_parser(sub: argparse._SubParsersAction) -> None:
     score = sub.add_parser(
         "score",
@@ -71,17 +86,7 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="a local weights file for the feature space (otherwise: its environment variable, the cache, a download)",
     )
-    score.add_argument(
-        "--custom-weights",
-        action="store_true",
-        help="accept weights whose SHA-256 is not the published one (metrics are renamed, e.g. fd_inception_custom)",
-    )
-    score.add_argument(
-        "--batch-size", type=positive, help="images per extractor batch (default: 16 on a CPU, 64 on a GPU)"
-    )
-    score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: cuda when available")
-    score.add_argument("--json", action="store_true", help="print one JSON object: metric -> value, plus provenance")
-    score.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
+    add_engine_options(score, "images per extractor batch", "the feature cache")
     score.add_argument("--kid-subsets", type=positive, default=100, help="KID subsets (default 100)")
     score.add_argument(
         "--kid-subset-size",

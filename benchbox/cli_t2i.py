@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import benchbox.builtins  # noqa: F401  (the coco-t2i suite and the extractors)
-from benchbox.cli_score import json_safe, positive
+from benchbox.cli_score import add_engine_options, json_safe, positive
 from benchbox.device import resolve_device
 from benchbox.errors import BenchboxError
 from benchbox.features import ExtractorOptions
@@ -91,17 +91,7 @@ def add_t2i_parsers(sub: argparse._SubParsersAction) -> None:
         "--clip", default=CLIP_VARIANT, metavar="MODEL:TAG", help=f"open_clip network (default {CLIP_VARIANT})"
     )
     score.add_argument("--clip-weights", type=Path, metavar="PATH", help="a local weights file for --clip")
-    score.add_argument(
-        "--custom-weights",
-        action="store_true",
-        help="accept weights whose SHA-256 is not the published one (values are renamed: fd_inception_custom, ...)",
-    )
-    score.add_argument(
-        "--batch-size", type=positive, help="images per batch, and captions per hook call (default 16 CPU, 64 GPU)"
-    )
-    score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: cuda when available")
-    score.add_argument("--no-cache", action="store_true", help="neither read nor write the real images' features")
-    score.add_argument("--json", action="store_true", help="print one JSON object: values and provenance")
+    add_engine_options(score, "images per batch, and captions per hook call", "the real images' features")
 
 
 def cmd_t2i_captions(args: argparse.Namespace) -> int:
