@@ -19,6 +19,7 @@ from benchbox.cli_t2i import add_t2i_parsers, cmd_score_t2i, cmd_t2i_captions
 from benchbox.data import set_data_dir
 from benchbox.device import resolve_device
 from benchbox.errors import BenchboxError
+from benchbox.features.vgg import VGG19
 from benchbox.io import write_text_atomic
 from benchbox.report.render import FORMATS, render_report
 from benchbox.report.scored import scored_suite
@@ -107,6 +108,12 @@ def build_parser() -> Parser:
         help="folder holding the suite's dataset files (looked in before $BENCHBOX_DATA and the default places)",
     )
     run.add_argument(
+        "--vgg-weights",
+        type=Path,
+        metavar="PATH",
+        help="VGG19's weights for content losses that ask for them (sr-cifar10's SRGAN; sets $BENCHBOX_VGG_WEIGHTS)",
+    )
+    run.add_argument(
         "--resume",
         action="store_true",
         help="continue interrupted runs from their last checkpoint and skip runs that are already complete",
@@ -149,6 +156,8 @@ def build_parser() -> Parser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     set_data_dir(args.data_dir)
+    if args.vgg_weights:  # read where the model is built, in this process or a worker (which inherits it)
+        os.environ[VGG19.env_var] = str(args.vgg_weights)
     suite = load_trainable_suite(args.suite)
     budget = suite.budget(args.budget)
     entries = resolve_models(suite, args.models)

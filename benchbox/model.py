@@ -18,10 +18,10 @@ class ModelContext:
     device: torch.device
     num_classes: int = 0  # classes of a labelled dataset; conditional models need them
     # Super-resolution tasks (benchbox.sr.task): the factor from the low-resolution input's side to sample_shape's,
-    # and a zero-argument function giving a frozen network of the task's domain for perceptual losses (SRGAN's
-    # content loss): images in [−1, 1] -> feature maps. 0 and None for every other task.
+    # and a function giving a frozen feature network by name for perceptual losses (SRGAN's content loss): "domain"
+    # (the task's own classifier) or "vgg54"; images in [−1, 1] -> feature maps. 0 and None for every other task.
     upscale_factor: int = 0
-    perceptual: Callable[[], nn.Module] | None = None
+    perceptual: Callable[[str], nn.Module] | None = None
 
 
 @runtime_checkable

@@ -78,6 +78,7 @@ class SuperResolutionTask(ImagesTask, Protocol):
         """The first n test images, low-resolution and original, uint8."""
         ...
 
-    def perceptual_features(self, device: torch.device) -> Any:
-        """A frozen network of the task's domain: images in [−1, 1] -> feature maps (a content loss's)."""
+    def perceptual_features(self, device: torch.device, network: str = "domain") -> Any:
+        """A frozen feature network (the task's domain classifier's trunk, or "vgg54"): images in [−1, 1] ->
+        feature maps (a content loss's)."""
         ...

@@ -7,7 +7,8 @@ Protocol (version 1 of each):
 - Models (benchmarks/sr_models.py): bicubic upscaling with the same kernel; SRResNet (Ledig et al. 2017) on the
   pixels' MSE; SRGAN, the same generator trained on MSE for the first half of its steps, then on a feature content
   loss (benchbox's own classifier of the dataset, cut after its second conv layer, in place of VGG54) plus 1e-3 × the
-  non-saturating adversarial loss; an SR3-style conditional DDPM (Saharia et al. 2021) with DDIM sampling.
+  non-saturating adversarial loss (on sr-cifar10, Ledig et al.'s VGG54 loss: VGG19's conv5_4 maps × 1/12.75, its
+  weights in $BENCHBOX_VGG_WEIGHTS or the cache); an SR3-style conditional DDPM (Saharia et al. 2021) with DDIM sampling.
 - Metrics: PSNR and SSIM on 8-bit images against each test image's original, on the stated channel (the grey image
   itself on Fashion-MNIST; Y of ITU-R BT.601 on CIFAR-10) with the stated border shaved (the factor: 2 and 4 pixels);
   FD and KID between the upscaled and the original test images in the space of benchbox's classifier of the dataset
@@ -30,7 +31,7 @@ from benchbox.sr.task import SRTask
 from benchbox.suite import Budget
 from benchmarks.cifar10 import TASK as CIFAR10
 from benchmarks.fashion_mnist import TASK as FASHION_MNIST
-from benchmarks.sr_models import SMALL_NETS, sr_suite
+from benchmarks.sr_models import SMALL_NETS, SRGAN_VGG54, sr_suite
 
 REFERENCES = (
     "Ledig et al. 2017, Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network",
@@ -89,4 +90,5 @@ CIFAR10_SUITE = sr_suite(
     full=FULL,
     n_eval=10_000,
     references=REFERENCES,
+    srgan=SRGAN_VGG54,
 )

@@ -47,7 +47,12 @@ def no_training(budget: Budget) -> Budget:
     return Budget(budget.name, 1, 1, budget.seeds, "nothing to train", n_eval=budget.n_eval)
 
 
-def models(budgets: tuple[Budget, ...]) -> tuple[ModelEntry, ...]:
+SRGAN_FEATURES = SRGANConfig(content="features", adversarial_weight=1e-3)  # offline: the task's classifier
+# Ledig et al.'s own: VGG19's conv5_4 maps scaled by 1/12.75, for suites whose data is downloaded anyway
+SRGAN_VGG54 = SRGANConfig(content="vgg54", adversarial_weight=1e-3, feature_scale=1 / 12.75)
+
+
+def models(budgets: tuple[Budget, ...], srgan: SRGANConfig = SRGAN_FEATURES) -> tuple[ModelEntry, ...]:
     return (
         ModelEntry(
             "bicubic",
@@ -65,9 +70,10 @@ def models(budgets: tuple[Budget, ...]) -> tuple[ModelEntry, ...]:
         ModelEntry(
             "srgan",
             "srgan",
-            SRGANConfig(content="features", adversarial_weight=1e-3),
-            "SRGAN (Ledig et al. 2017): SRResNet's generator, MSE first, then a feature content loss plus 1e-3 × "
-            "the non-saturating adversarial loss",
+            srgan,
+            f"SRGAN (Ledig et al. 2017): SRResNet's generator, MSE first, then a content loss on "
+            f"{'VGG19 conv5_4 maps' if srgan.content == 'vgg54' else 'the classifier’s conv maps'} plus 1e-3 × the "
+            "non-saturating adversarial loss",
         ),
         ModelEntry(
             "sr3",
@@ -179,6 +185,7 @@ def sr_suite(
     full: Budget,
     n_eval: int,
     references: tuple[str, ...],
+    srgan: SRGANConfig = SRGAN_FEATURES,
 ) -> Suite:
     budgets = (SMOKE, short, full)
     return register_suite(
@@ -187,7 +194,7 @@ def sr_suite(
             version=version,
             description=description,
             tasks=(task,),
-            models=models(budgets),
+            models=models(budgets, srgan),
             budgets=budgets,
             metrics=tuple(evaluation.required(task)),
             n_eval=n_eval,

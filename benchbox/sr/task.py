@@ -7,7 +7,7 @@ the batches the uninterrupted one would have. The test pairs are a fixed prefix 
 The perceptual network for SRGAN's content loss is benchbox's own classifier of the dataset (the one whose "pool"
 layer the distribution metric reads), cut after its second convolution's ReLU: the analogue of Ledig et al.'s VGG54
 (a late conv layer's activations). The content loss and the metric therefore share a network (not a layer); the
-report's protocol says so.
+report's protocol says so. Where VGG19's weights are on disk, a model may ask for VGG54 itself ("vgg54").
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ import torch
 from torch import nn
 
 from benchbox.data.image_task import ImageStream, ImageTask
+from benchbox.errors import BenchboxError
 from benchbox.features import ExtractorOptions
 from benchbox.features.domain_classifier import build_domain_extractor
+from benchbox.features.vgg import vgg54
 from benchbox.sr.degrade import KERNEL, check_factor, downsample, to_unit
 
 PERCEPTUAL_LAYERS = 5  # conv, ReLU, max-pool, conv, ReLU of the classifier's body
+PERCEPTUAL = ("domain", "vgg54")
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,13 @@ class SRTask:
     def stream(self, seed: int, device: torch.device) -> PairStream:
         return PairStream(self.images.stream(seed, device), self.factor)
 
-    def perceptual_features(self, device: torch.device) -> nn.Module:
+    def perceptual_features(self, device: torch.device, network: str = "domain") -> nn.Module:
+        """A frozen feature network for a content loss: "domain" (the classifier's trunk) or "vgg54" (VGG19's
+        conv5_4, when its weights are on disk)."""
+        if network == "vgg54":
+            return vgg54(device)
+        if network != "domain":
+            raise BenchboxError(f"unknown perceptual network '{network}'", f"use one of {', '.join(PERCEPTUAL)}")
         extractor = build_domain_extractor(self.dataset, ExtractorOptions(device=torch.device("cpu")))
         trunk = nn.Sequential(*list(extractor.net.body)[:PERCEPTUAL_LAYERS])
         return trunk.to(device).eval().requires_grad_(False)

@@ -12,7 +12,7 @@ Defaults are the paper's (16 blocks of 64 channels, Adam 1e-4 with β1 0.9, batc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -22,11 +22,12 @@ from torch import Tensor
 from benchbox.errors import BenchboxError
 from benchbox.model import ModelContext
 from benchbox.registry import register_model
+from benchbox.suite import HASHED_WHEN_SET
 from reference_models.gan.losses import bce_d_loss, non_saturating_g_loss
 from reference_models.sr.base import in_chunks, paired, upscale_factor
 from reference_models.sr.nets import SRDiscriminator, SRResNet
 
-CONTENTS = ("pixels", "features")
+CONTENTS = {"pixels": "", "features": "domain", "vgg54": "vgg54"}  # content loss -> the perceptual network
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,14 @@ class SRGANConfig:
     batch_size: int = 16
     lr: float = 1e-4
     beta1: float = 0.9
-    content: str = "pixels"  # "pixels": MSE of images (SRResNet); "features": MSE of perceptual feature maps
+    content: str = "pixels"  # "pixels": MSE of images (SRResNet); "features": of the task classifier's feature maps;
+    # "vgg54": of VGG19's conv5_4 maps (Ledig et al.'s SRGAN), scaled by feature_scale
     adversarial_weight: float = 0.0  # SRGAN: 1e-3
     pretrain_steps: int = 0  # MSE-only steps before the content and adversarial losses above take over
     d_width: int = 64  # discriminator's first width, doubled per level (Ledig: 64 → 512 over 4 levels)
     d_levels: int = 4
     d_hidden: int = 1024
+    feature_scale: float = field(default=1.0, metadata=HASHED_WHEN_SET)  # Ledig: VGG maps × 1/12.75
 
 
 def check_config(c: SRGANConfig) -> None:
@@ -67,20 +70,21 @@ class SRGAN:
             self.discriminator = SRDiscriminator(channels, (h, w), c.d_width, c.d_hidden, c.d_levels).to(self.device)
             self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=c.lr, betas=(c.beta1, 0.999))
         self.features = None
-        if c.content == "features":
+        if CONTENTS[c.content]:
             if ctx.perceptual is None:
                 raise BenchboxError(
                     "SRGAN's feature content loss needs the task's perceptual network",
                     "use a super-resolution task, or content='pixels'",
                 )
-            self.features = ctx.perceptual().to(self.device).eval().requires_grad_(False)
+            self.features = ctx.perceptual(CONTENTS[c.content]).to(self.device).eval().requires_grad_(False)
         self.examples_per_step = c.batch_size
         self.step = 0
 
     def _content(self, sr: Tensor, hr: Tensor, pretraining: bool) -> Tensor:
         if self.features is None or pretraining:
             return F.mse_loss(sr, hr)
-        return F.mse_loss(self.features(sr), self.features(hr))
+        s = self.config.feature_scale
+        return F.mse_loss(s * self.features(sr), s * self.features(hr))
 
     def train_step(self, batch: Any) -> dict[str, float]:
         lr, hr = paired(batch, self.device)

@@ -1,6 +1,8 @@
 """The SR reference models: SRResNet passes bicubic on PSNR after the smoke budget's real training on Fashion-MNIST
 ×2; SRGAN and the SR3-style diffusion train and upscale to the right size; checkpoints resume exactly."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torch import nn
@@ -22,7 +24,7 @@ SMOKE = SUITE.budget("smoke")
 TASK = SUITE.tasks[0]
 
 
-def stand_in_features() -> nn.Module:
+def stand_in_features(network: str) -> nn.Module:
     """A frozen random conv layer in place of the domain classifier's trunk (which needs its training)."""
     torch.manual_seed(123)
     return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU())
@@ -121,9 +123,27 @@ def test_misuse_is_refused_in_one_line():
 def test_every_model_builds_for_cifar10_at_x4(name):
     """sr-cifar10's task: RGB 32×32 from 8×8 (two sub-pixel ×2 stages for SRResNet, a 32-pixel U-Net for SR3)."""
     entry = next(m for m in CIFAR10_SUITE.models if m.name == name)
-    ctx = ModelContext((3, 32, 32), CPU, 0, upscale_factor=4, perceptual=lambda: nn.Conv2d(3, 4, 3, padding=1))
+    ctx = ModelContext((3, 32, 32), CPU, 0, upscale_factor=4, perceptual=lambda network: nn.Conv2d(3, 4, 3, padding=1))
     model = build_model(entry, entry.budget_for(CIFAR10_SUITE.budget("smoke")), ctx)
     g = torch.Generator().manual_seed(0)
     hr = torch.rand(4, 3, 32, 32, generator=g) * 2 - 1
     model.train_step((torch.nn.functional.avg_pool2d(hr, 4), hr))
     assert model.upscale(torch.zeros(2, 3, 8, 8), g).shape == (2, 3, 32, 32)
+
+
+def test_the_content_loss_asks_for_its_network_and_scales_its_maps():
+    asked = []
+
+    def network(name):
+        asked.append(name)
+        return stand_in_features(name)
+
+    ctx = replace(CTX, perceptual=network)
+    scale = 1 / 12.75
+    model = SRGAN(SRGANConfig(width=8, blocks=1, content="vgg54", feature_scale=scale), ctx)
+    assert asked == ["vgg54"]
+    sr, hr = random_pairs(2, 3)[1], random_pairs(2, 4)[1]
+    plain = torch.nn.functional.mse_loss(model.features(sr), model.features(hr))
+    assert model._content(sr, hr, pretraining=False) == pytest.approx(float(plain) * scale**2, rel=1e-5)
+    SRGAN(SRGANConfig(width=8, blocks=1, content="features"), ctx)
+    assert asked == ["vgg54", "domain"]
