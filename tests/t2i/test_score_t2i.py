@@ -3,6 +3,7 @@ engine's names, the CLIP score against open_clip computed here, the store and th
 
 import io
 import json
+import subprocess
 import sys
 import urllib.request
 
@@ -15,9 +16,10 @@ from PIL import Image
 
 from benchbox.cli import main
 from benchbox.errors import BenchboxError
+from benchbox.report.render import render_report
 from benchbox.store import ResultStore
 from benchbox.t2i import coco
-from benchbox.testing import blocky_images, fails_with, tiny_clip_extractor
+from benchbox.testing import blocky_images, fails_with, have_or_install, tiny_clip_extractor
 
 TINY = "bbx-t2i-tiny-clip"
 N = 65  # FD in Inception's 64-d pool layer needs 65 images: the 2048-d FID needs 2,049
@@ -143,6 +145,24 @@ def test_folder_and_hook_samples_are_scored_stored_and_reported(capsys, setup, t
     assert mine[columns.index("fd_inception64_custom ↓")] == f"{values['fd_inception64_custom']:.2f}"
     assert row["mine-zs"][columns.index("fd_zero_shot_inception64_custom ↓")] != ""
     assert p["caption_list"]["sha256"][:12] in mine[columns.index("data hash")]
+
+    # the same table as LaTeX (compiling with pdflatex) and as one HTML page
+    store = ResultStore(setup["store"])
+    measured = f"{values['fd_inception64_custom']:.2f}"
+    tex = render_report(store, "coco-t2i", "tex")
+    assert r"\textit{Imagen}" in tex and r"\textit{7.27}" in tex and f"& {measured} &" in tex
+    page = render_report(store, "coco-t2i", "html")
+    assert "<em>Imagen</em>" in page and f"<td>{measured}</td>" in page and page.rstrip().endswith("</html>")
+    if not have_or_install("pdflatex", packages=("texlive-latex-base", "texlive-latex-recommended")):
+        (setup["store"].parent / "t2i.tex").write_text(tex)
+        done = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t2i.tex"],
+            cwd=setup["store"].parent,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
 
 
 def test_bad_inputs_are_one_line_each(capsys, setup, tmp_path, monkeypatch):
