@@ -66,6 +66,8 @@ FULL = Budget(
     "SR3 with 50 DDIM steps, all 10,000 test images, 3 seeds; our own length",
 )
 
+COMMON = {"short": short_budget(1500), "full": FULL, "n_eval": 10_000, "references": REFERENCES}  # both suites'
+
 SUITE = sr_suite(
     name="sr",
     version=1,
@@ -73,10 +75,7 @@ SUITE = sr_suite(
     "benchbox's own Fashion-MNIST classifier, so the perception–distortion trade-off shows in one table.",
     task=SRTask("fashion-mnist-x2", FASHION_MNIST, 2, "Fashion-MNIST, 14×14 → 28×28 (bicubic, antialiased, 8-bit)"),
     evaluation=SREvaluation(FidelitySettings(channel="y", shave=2)),
-    short=short_budget(1500),
-    full=FULL,
-    n_eval=10_000,
-    references=REFERENCES,
+    **COMMON,
 )
 
 CIFAR10_SUITE = sr_suite(
@@ -86,9 +85,6 @@ CIFAR10_SUITE = sr_suite(
     "CIFAR-10 classifier.",
     task=SRTask("cifar10-x4", CIFAR10, 4, "CIFAR-10, 8×8 → 32×32 (bicubic, antialiased, 8-bit)"),
     evaluation=SREvaluation(FidelitySettings(channel="y", shave=4)),
-    short=short_budget(1500),
-    full=FULL,
-    n_eval=10_000,
-    references=REFERENCES,
     srgan=SRGAN_VGG54,
+    **COMMON,
 )

@@ -91,10 +91,9 @@ def build_model(entry: ModelEntry, budget: Budget, ctx: ModelContext) -> Model:
         return MODELS.get_or_fail(entry.kind).build(budget.apply(entry.config), ctx)
     user: UserFactory = entry.config
     model = call_user(f"model factory '{user.spec}'", user.factory, ctx)
-    sampling = (
-        () if ctx.upscale_factor else ("sample",)
-    )  # a super-resolution model upscales instead (its evaluation checks)
-    missing = [a for a in (*MODEL_METHODS, *sampling) if not hasattr(model, a)]
+    # a super-resolution model upscales instead of sampling (its evaluation checks for upscale)
+    needed = MODEL_METHODS if ctx.upscale_factor else (*MODEL_METHODS, "sample")
+    missing = [a for a in needed if not hasattr(model, a)]
     if missing:
         raise BenchboxError(
             f"model from '{user.spec}' lacks {', '.join(missing)} (factory at {where(user.factory)})",

@@ -57,19 +57,28 @@ class UserFactory:
         return self.factory(ctx)
 
 
-def load_user_factory(spec: str) -> UserFactory:
-    """Import 'package.module:factory' (from the current folder or PYTHONPATH) and hash the user's code behind it."""
-    module_name, _, attr = spec.partition(":")
+def import_callable(spec: str, what: str, takes: str) -> tuple[ModuleType, Callable[..., Any]]:
+    """The module and function of the user's 'package.module:function' (from the current folder or PYTHONPATH); any
+    problem, an error the user's module raises on import included, is one line naming `what` the function is."""
+    module_name, sep, attr = spec.partition(":")
+    if not (sep and module_name and attr):
+        raise BenchboxError(f"{what} '{spec}' is not module:function", "give 'package.module:function'")
     try:
         module = importlib.import_module(module_name)
-        factory = getattr(module, attr)
+        fn = getattr(module, attr)
     except Exception as exc:  # an import error or any error the user's module raises on import
         raise BenchboxError(
-            f"cannot import model factory '{spec}' ({type(exc).__name__}: {exc})",
+            f"cannot import {what} '{spec}' ({type(exc).__name__}: {exc})",
             "give 'package.module:function' importable from the current folder or PYTHONPATH",
         ) from exc
-    if not callable(factory):
-        raise BenchboxError(f"model factory '{spec}' is not callable", "point to a function taking a ModelContext")
+    if not callable(fn):
+        raise BenchboxError(f"{what} '{spec}' is not callable", f"point to a function taking {takes}")
+    return module, fn
+
+
+def load_user_factory(spec: str) -> UserFactory:
+    """Import 'package.module:factory' and hash the user's code behind it."""
+    module, factory = import_callable(spec, "model factory", "a ModelContext")
     return UserFactory(spec, factory, user_sources(module))
 
 

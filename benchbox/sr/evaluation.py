@@ -19,6 +19,7 @@ from benchbox.evaluation import ScoredValue
 from benchbox.evaluation.features import family_values
 from benchbox.features import ExtractorOptions
 from benchbox.features.cache import FeatureCache
+from benchbox.metrics.reconstruction import SSIM_WINDOW
 from benchbox.metrics.super_resolution import FidelitySettings, sr_fidelity
 from benchbox.pipeline import ScoreSettings, build_extractor, check_request, kid_subset_size_for, measure
 from benchbox.preview import image_grid, png_bytes
@@ -48,7 +49,7 @@ class SREvaluation:
 
     def _fidelity_values(self, task: SuperResolutionTask) -> list[str]:
         side = min(task.sample_shape[1:]) - 2 * self.fidelity.shave
-        return ["sr_psnr", "sr_ssim"] if side >= 11 else ["sr_psnr"]
+        return ["sr_psnr", "sr_ssim"] if side >= SSIM_WINDOW else ["sr_psnr"]
 
     def describe(self) -> str:
         """The settings the SR literature disagrees on, as the report's provenance prints them."""

@@ -8,7 +8,6 @@ batches are checked as they come. Every problem is one line naming the caption i
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from benchbox.data.images import IMAGE_SUFFIXES, load_images, to_uint8
 from benchbox.errors import BenchboxError
+from benchbox.runner.user_code import import_callable
 from benchbox.t2i.protocol import to_protocol_batch
 
 Batches = Iterator[torch.Tensor]
@@ -97,20 +97,7 @@ def from_samples(source: Path, n: int, batch_size: int) -> Batches:
 
 def load_hook(spec: str) -> Callable[[list[str]], object]:
     """`package.module:function`, imported from the current folder or PYTHONPATH."""
-    module_name, sep, name = spec.partition(":")
-    if not sep or not module_name or not name:
-        raise BenchboxError(f"hook '{spec}' is not module:function", "e.g. --hook mymodel:generate")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # any error in the user's code is one line, not a traceback
-        raise BenchboxError(
-            f"cannot import hook module '{module_name}' ({type(exc).__name__}: {exc})",
-            "give a module importable from the current folder or PYTHONPATH",
-        ) from exc
-    fn = getattr(module, name, None)
-    if not callable(fn):
-        raise BenchboxError(f"module '{module_name}' has no function '{name}'", "name a function of that module")
-    return fn
+    return import_callable(spec, "hook", "a list of captions")[1]
 
 
 def hook_images(output: object, n: int, first: int) -> torch.Tensor:
