@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -25,7 +26,7 @@ from benchbox.report.render import FORMATS, render_report
 from benchbox.report.scored import scored_suite
 from benchbox.report.summary import View
 from benchbox.report.tables import markdown_report
-from benchbox.runner import Runner, make_cells, resolve_models, summarize_outcomes
+from benchbox.runner import Runner, make_cells, preflight_users, resolve_models, summarize_outcomes
 from benchbox.store import DEFAULT_STORE, ResultStore
 from benchbox.suites import load_trainable_suite
 
@@ -163,8 +164,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     entries = resolve_models(suite, args.models)
     device = resolve_device(args.device)
     seeds = tuple(dict.fromkeys(args.seeds)) if args.seeds else None  # None: each model's budget's seeds
-    store = ResultStore(args.store)
     cells = make_cells(suite, entries, budget, seeds)
+    default_jobs = 1 if device.type == "cuda" else os.cpu_count() or 1
+    jobs = min(default_jobs if args.jobs is None else args.jobs, len(cells))
+    if jobs < 1:
+        raise BenchboxError(f"--jobs {args.jobs} is not a positive number", "pass --jobs 1 or more")
+    for task, n in {(c.task, c.budget.n_eval or suite.n_eval) for c in cells}:
+        suite.evaluation.prepare(task, n)  # bad data or sample counts are refused before the store is made
+    preflight_users(suite, cells, device)  # and so is a user's model that cannot run
+    store = ResultStore(args.store)
     log.info(
         "suite %s v%d, budget %s: %d runs (%d models × %d tasks × their seeds) on %s",
         suite.name,
@@ -176,10 +184,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         device,
     )
     runner = Runner(suite, store, device, resume=args.resume)
-    default_jobs = 1 if device.type == "cuda" else os.cpu_count() or 1
-    jobs = min(default_jobs if args.jobs is None else args.jobs, len(cells))
-    if jobs < 1:
-        raise BenchboxError(f"--jobs {args.jobs} is not a positive number", "pass --jobs 1 or more")
     outcomes = runner.run(cells, jobs=jobs, suite_ref=args.suite)
     print(summarize_outcomes(outcomes), file=sys.stderr)
     print(markdown_report(store, suite.name, suite.version, budget.name), end="")
@@ -192,7 +196,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise BenchboxError(f"store '{args.store}' does not exist", "run `benchbox run` first, or pass --store")
     store = ResultStore(args.store) if args.store.exists() else None
     view = View(all_versions=args.all_versions, curves=args.curves)
-    text = render_report(store, args.suite, args.format, args.suite_version, args.budget, args.metrics, view)
+    try:
+        text = render_report(store, args.suite, args.format, args.suite_version, args.budget, args.metrics, view)
+    finally:
+        if store is not None:  # closed, so that a refused report leaves no -wal/-shm files beside the store
+            store.close()
     if args.out:
         write_text_atomic(args.out, text)
     else:
@@ -223,6 +231,9 @@ def import_plugins(names: list[str]) -> None:
             ) from exc
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no space, over quota, over the file size limit
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if os.getcwd() not in sys.path and "" not in sys.path:  # the `benchbox` script finds module:factory here too,
         sys.path.insert(0, os.getcwd())  # as `python -m benchbox` does
@@ -237,6 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `benchbox ... | head`: the reader has what it wanted
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        where = f" writing '{exc.filename}'" if exc.filename else ""
+        print(f"benchbox: error: {exc.strerror or exc}{where}; free disk space, then rerun (--resume)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("benchbox: interrupted; checkpoints are kept, rerun with --resume to continue", file=sys.stderr)
         return 130

@@ -118,6 +118,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise BenchboxError("--golden and --update-golden go with --engine", "add --engine")
     if not args.suite or not args.baseline:
         raise BenchboxError("a check needs --suite and --baseline", "pass both, or --engine for the engine canary")
+    if args.jobs is not None and args.jobs < 1:  # refused before --store is opened (and so made)
+        raise BenchboxError(f"--jobs {args.jobs} is not a positive number", "pass --jobs 1 or more")
     set_data_dir(args.data_dir)
     if args.update_baseline:
         print(update_baseline(args), end="")

@@ -11,7 +11,8 @@ The verdict at α = 5%: **reproduced** when the test rejects "no effect" in the 
 when the same test, turned around, rejects it in the other direction, **inconclusive** otherwise, with the seeds per
 row that would decide it at the observed means and spread (80% power), and **not measured** when the records lack a
 row, hold a row under two protocols, or hold a NaN. A seed's ±∞ (a reverse KL with no sample near a mode) has a rank
-but no mean: two rows holding one are compared by the exact Mann-Whitney U test instead of Welch's. A permutation test is not used:
+but no mean: two rows holding one are compared by the exact Mann-Whitney U test instead of Welch's (by its normal
+approximation beyond 100 × 100 seeds, where the exact distribution costs minutes). A permutation test is not used:
 with three seeds per row its smallest one-sided p-value is 1/20 = 0.05, so it could never decide at 5%.
 """
 
@@ -38,7 +39,10 @@ TESTS = {
     "paired": "paired t-test over seeds, one-sided",
     "spearman": "Spearman's rank correlation, one-sided",
     "mann-whitney": "Mann-Whitney U test (exact), one-sided",
+    "mann-whitney-normal": "Mann-Whitney U test (normal approximation, tie-corrected), one-sided",
 }
+EXACT_U_PAIRS = 10_000  # seeds a row × seeds b row up to which U's exact distribution is computed: its cost grows as
+# (n_a·n_b)², 0.02 s at 100 seeds a row, 30 s at 250 (benchmarks/perf/load.py); beyond, the normal approximation
 
 
 @dataclass(frozen=True)
@@ -193,16 +197,19 @@ def _paired(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
 
 def _ranks(finding: Finding, sides: tuple[Side, ...]) -> Verdict:
     """Two rows where a seed's value is ±∞ (e.g. a reverse KL with no sample near a mode): ∞ has a rank but no mean,
-    so the exact Mann-Whitney U test decides, one-sided."""
+    so the exact Mann-Whitney U test decides, one-sided (its normal approximation beyond EXACT_U_PAIRS)."""
     a, b = sides
     sign = finding.sign
-    u = stats.mannwhitneyu(a.values, b.values, alternative="greater" if sign > 0 else "less", method="exact")
+    exact = len(a.values) * len(b.values) <= EXACT_U_PAIRS
+    method = "exact" if exact else "asymptotic"
+    u = stats.mannwhitneyu(a.values, b.values, alternative="greater" if sign > 0 else "less", method=method)
     smallest = 1 / math.comb(len(a.values) + len(b.values), len(a.values))
     reason = ""
     if smallest >= ALPHA:
         reason = (f"a seed's value is infinite, so only ranks decide; with {len(a.values)} and {len(b.values)} seeds "
                   f"the smallest one-sided p they can give is {smallest:.3f}: 4 seeds per row are needed")  # fmt: skip
-    return _verdict(finding, sides, "mann-whitney", float(u.statistic), float(u.pvalue), None, reason)
+    test = "mann-whitney" if exact else "mann-whitney-normal"
+    return _verdict(finding, sides, test, float(u.statistic), float(u.pvalue), None, reason)
 
 
 def _trend(finding: Finding, sides: tuple[Side, ...]) -> Verdict:

@@ -49,10 +49,16 @@ def download_atomic(url: str, dest: Path, what: str, hint: str, verify: Callable
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             size = int(getattr(response, "headers", {}).get("Content-Length") or 0) or None
+            received = 0
             with tqdm(total=size, unit="B", unit_scale=True, desc=what, disable=None) as bar:
                 for block in iter(lambda: response.read(1 << 20), b""):
                     out.write(block)
+                    received += len(block)
                     bar.update(len(block))
+        if size is not None and received != size:  # http.client ends read(n) quietly when the connection drops
+            raise BenchboxError(
+                f"cannot download {what} from {url} (the transfer stopped after {received:,} of {size:,} bytes)", hint
+            )
         verify(Path(tmp))
         os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; downloads here are public files
         os.replace(tmp, dest)

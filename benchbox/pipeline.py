@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from benchbox.catalogue import Value, register_values, value_name
+from benchbox.data.image_file import ImageFile
 from benchbox.errors import BenchboxError, UnknownNameError
 from benchbox.features import Extractor, ExtractorOptions
 from benchbox.features.cache import FeatureCache
@@ -137,13 +138,14 @@ class Measured:
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
-Images = torch.Tensor | Iterable[torch.Tensor]  # a uint8 tensor, or a stream of uint8 batches from a sampler
+# a uint8 tensor, a .npy file read by batches, or a stream of uint8 batches from a sampler
+Images = torch.Tensor | ImageFile | Iterable[torch.Tensor]
 
 
 def measure(
     extractor: Extractor,
     fake: Images,
-    real: torch.Tensor | None,
+    real: torch.Tensor | ImageFile | None,
     families: Sequence[str],
     settings: ScoreSettings,
     *,
@@ -181,7 +183,7 @@ def _features(
     progress: bool,
     pending: list[tuple[str, dict[str, np.ndarray]]],
 ) -> FeatureSet:
-    if isinstance(images, torch.Tensor):
+    if isinstance(images, torch.Tensor | ImageFile):
         features, sha256, hit = cached_features(extractor, images, cache, batch_size, progress, pending)
         return FeatureSet(features, sha256, hit)
     return FeatureSet(extract_batches(extractor, images, total=n, progress=progress), None, False)

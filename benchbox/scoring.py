@@ -19,8 +19,9 @@ import torch
 
 import benchbox.builtins  # noqa: F401  (registers the built-in families, feature spaces, datasets and suites)
 from benchbox import provenance
+from benchbox.data.image_file import ImageFile
 from benchbox.data.image_task import ImageTask
-from benchbox.data.images import check_images, load_images, looks_like_unit_range, to_uint8
+from benchbox.data.images import check_images, looks_like_unit_range, open_images, to_uint8
 from benchbox.errors import BenchboxError
 from benchbox.features import Extractor, ExtractorOptions
 from benchbox.features.cache import FeatureCache
@@ -59,8 +60,9 @@ class Scored:
         return out
 
 
-def load_input(source: str | Path | torch.Tensor, what: str) -> tuple[torch.Tensor, str]:
-    """Images and a description: a tensor, a folder, a .npy/.npz file, or "DATASET[:SPLIT]" (default train)."""
+def load_input(source: str | Path | torch.Tensor, what: str) -> tuple[torch.Tensor | ImageFile, str]:
+    """Images and a description: a tensor, a folder, a .npy/.npz file, or "DATASET[:SPLIT]" (default train). A uint8
+    .npy file stays on disk and is read a batch at a time (`benchbox.data.image_file`)."""
     if isinstance(source, torch.Tensor | np.ndarray):
         return check_images(source, what), "array"
     text = str(source)
@@ -76,7 +78,7 @@ def load_input(source: str | Path | torch.Tensor, what: str) -> tuple[torch.Tens
                 f"score images against a folder, an array or a dataset ({', '.join(sorted(DATASETS))})",
             )
         return load_input(f"{task.dataset}:{split or task.reference_split}", what)  # the split the suite scores on
-    return load_images(text), text
+    return open_images(text), text
 
 
 def check_captions(extractor: Extractor, captions: Sequence[str], n_fake: int) -> None:
@@ -256,5 +258,6 @@ def score_provenance(extractor: Extractor, settings: ScoreSettings, device: torc
         "git_commit": env.git_commit,
         "torch_version": env.torch_version,
         "device": env.device,
+        "machine": env.machine,
         "wall_time_s": round(time.perf_counter() - t0, 3),
     }

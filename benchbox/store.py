@@ -1,7 +1,8 @@
 """The SQLite result store: one row per (suite, version, task, model, seed, budget, metric), with provenance; one
 row per run with how it ended; and the description of each suite version.
 
-Schema 2 keeps run status in its own table. Opening a schema-1 store migrates it in place, in one transaction."""
+Schema 2 keeps run status in its own table; schema 3 adds the machine (CPU model, threads, backend settings) to every
+record and run. Opening an older store migrates it in place, one transaction per step; a newer one is refused."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from benchbox.description import SuiteDescription
 from benchbox.errors import StoreError
 
 DEFAULT_STORE = Path("benchbox-results") / "results.db"
-SCHEMA_VERSION = 2  # 1 kept a diverged run as a `DIVERGED` record and the suite description as an untyped dict
+SCHEMA_VERSION = 3  # 1 kept a diverged run as a `DIVERGED` record and the suite description as an untyped dict;
+# 2 had no machine column
 
 _RUN = ("suite", "suite_version", "task", "model", "seed", "budget")  # the columns that name one training run
 DIVERGED = "diverged_at_step"  # the metric name schema-1 stores used for a diverged run (read only by the migration)
@@ -48,6 +50,7 @@ class ResultRecord:
     train_steps: int
     wall_time_s: float
     created_at: str
+    machine: str = ""  # CPU model, threads and backend settings (provenance.machine_description); "" before schema 3
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class RunRecord:
     examples_per_step: int = 0  # the batch one train_step consumed (0: not recorded, before schema 2)
     user_code: str = ""  # a user model's source files as JSON {module: {"file": path, "sha256": digest}}; "" for ours
     history: str = ""  # the training curves as JSON: per checkpoint interval, the step and each logged loss's mean
+    machine: str = ""  # as ResultRecord.machine
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,9 @@ def _table(name: str, record: type, key: tuple[str, ...]) -> str:
 # One run row per run and protocol: a fresh store holds one protocol per cell (put refuses another), but a migrated
 # schema-1 store may hold a stale run of another protocol beside the current one, as its records did.
 _RUNS_TABLE = _table("runs", RunRecord, _RUN_KEY)
+_V2_COLUMNS = [c for c in _COLUMNS if c != "machine"]  # the columns before schema 3, which the v1 migration reads
+_V2_RUN_COLUMNS = [c for c in _RUN_COLUMNS if c != "machine"]  # and writes
+_V2_RUNS_TABLE = _RUNS_TABLE.replace(", machine TEXT NOT NULL", "")
 # Added within schema 2: created on open where missing (an older benchbox ignores it); read as empty where absent.
 _ARTIFACTS_TABLE = _table("artifacts", Artifact, (*_RUN_KEY, "name"))
 _SCHEMA = (
@@ -131,6 +138,14 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS suites (suite TEXT NOT NULL, suite_version INTEGER NOT NULL, meta_json TEXT NOT NULL,"
     " PRIMARY KEY (suite, suite_version))",
 )
+# Indexes (created on open where missing; a read-only store reads without them): a cell's protocols by (suite,
+# version, budget), for put's clash check (the primary key scans every seed of the model: quadratic writes) and for
+# `versions`, which seeks the (version, budget) pairs instead of reading every row of the suite.
+_BY_BUDGET = ("suite", "suite_version", "budget", "task", "model")
+_INDEXES = {
+    "results_by_budget": f"results ({', '.join(_BY_BUDGET)}, metric, protocol_hash)",
+    "runs_by_budget": f"runs ({', '.join(_BY_BUDGET)}, protocol_hash)",
+}
 
 
 class ResultStore:
@@ -146,9 +161,9 @@ class ResultStore:
         self.conn = self._connect()
         try:
             with self._errors("open"):
+                self._open_schema()  # first: WAL mode rewrites the file's header, so a refused file is left as it was
                 if not self.read_only:
                     self.conn.execute("PRAGMA journal_mode=WAL")
-                self._open_schema()
         except BaseException:
             self.conn.close()
             raise
@@ -177,6 +192,11 @@ class ResultStore:
                     f"store '{self.path}' is not a readable benchbox database ({msg})",
                     "move the file away or pass --store with another path",
                 ) from exc
+            if "full" in msg or "disk I/O" in msg:  # SQLITE_FULL / IOERR: this transaction was rolled back whole
+                raise StoreError(
+                    f"cannot {action} store '{self.path}': {msg}; nothing of this write was kept",
+                    "free disk space (or pass --store on another disk), then rerun with --resume",
+                ) from exc
             raise StoreError(
                 f"cannot {action} store '{self.path}': {msg}", "pass --store with a writable file path"
             ) from exc
@@ -193,6 +213,9 @@ class ResultStore:
         if version == 1:
             self._migrate_v1()
             version = self._schema_version()
+        if version == 2:
+            self._migrate_v2()
+            version = self._schema_version()
         if version is not None and version > SCHEMA_VERSION:
             raise StoreError(
                 f"store '{self.path}' has schema version {version}, written by a newer benchbox "
@@ -204,6 +227,17 @@ class ResultStore:
         if not self.read_only and not self._columns("artifacts"):
             with self._transaction("upgrade") as conn:
                 conn.execute(_ARTIFACTS_TABLE)
+        if not self.read_only:
+            self._add_indexes()
+
+    def _add_indexes(self) -> None:
+        """Create the indexes a store lacks (an older benchbox's store, or one from before an index was added)."""
+        have = {name for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        missing = [(name, on) for name, on in _INDEXES.items() if name not in have]
+        if missing:
+            with self._transaction("index") as conn:
+                for name, on in missing:
+                    conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
 
     def _schema_version(self) -> int | None:
         """The schema version the store's meta table names; None for an empty database."""
@@ -230,24 +264,36 @@ class ResultStore:
         """Upgrade a schema-1 store to 2 in one transaction: `DIVERGED` records become diverged run rows, every
         other run present becomes a done run row, and each suite's dict becomes a SuiteDescription."""
         if self.read_only:
-            raise self._read_only_migration()
+            raise self._read_only_migration(1)
         try:
             with self._transaction("migrate") as conn:
                 if self._schema_version() != 1:  # another process migrated it while this one waited
                     return
-                conn.execute(_RUNS_TABLE)
+                conn.execute(_V2_RUNS_TABLE)
                 _migrate_diverged(conn)
                 _migrate_done(conn)
                 _migrate_descriptions(conn)
-                conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+                conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
         except StoreError as exc:
             if "readonly" in str(exc):
-                raise self._read_only_migration() from exc
+                raise self._read_only_migration(1) from exc
             raise
 
-    def _read_only_migration(self) -> StoreError:
+    def _migrate_v2(self) -> None:
+        """Upgrade a schema-2 store to 3: records and runs gain an empty machine column (not recorded then)."""
+        if self.read_only:
+            raise self._read_only_migration(2)
+        with self._transaction("migrate") as conn:
+            if self._schema_version() != 2:  # another process migrated it while this one waited
+                return
+            for table in ("results", "runs"):
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN machine TEXT NOT NULL DEFAULT ''")
+            conn.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+
+    def _read_only_migration(self, version: int) -> StoreError:
         return StoreError(
-            f"store '{self.path}' has schema version 1 and must be upgraded to {SCHEMA_VERSION}, but it is read-only",
+            f"store '{self.path}' has schema version {version} and must be upgraded to {SCHEMA_VERSION}, but it is "
+            "read-only",
             "copy it somewhere writable and pass --store with the copy",
         )
 
@@ -258,7 +304,8 @@ class ResultStore:
             try:
                 yield self.conn
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:  # SQLite ends some failed transactions itself (a full disk, SQLITE_FULL)
+                    self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
 
@@ -318,6 +365,25 @@ class ResultStore:
             return []
         return [Artifact(*row) for row in self._select("artifacts", _ARTIFACT_COLUMNS, (*_RUN_KEY, "name"), where)]
 
+    def first_seed_artifacts(self, **where: Any) -> list[Artifact]:
+        """Of the artifacts matching the filters, those of each (task, model, protocol)'s lowest seed, in the order
+        of `artifacts`: the previews a report shows, without reading every run's files."""
+        if not self._columns("artifacts"):
+            return []
+        unknown = set(where) - set(_ARTIFACT_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown columns {unknown}")
+        clause = " AND ".join(f"{k}=?" for k in where) or "1"
+        first = ", ".join("MIN(seed)" if c == "seed" else c for c in _RUN_KEY)
+        group = ", ".join(c for c in _RUN_KEY if c != "seed")
+        query = (
+            f"SELECT {', '.join(_ARTIFACT_COLUMNS)} FROM artifacts WHERE {clause} AND ({', '.join(_RUN_KEY)}) IN "
+            f"(SELECT {first} FROM artifacts WHERE {clause} GROUP BY {group}) ORDER BY {', '.join(_RUN_KEY)}, name"
+        )
+        with self._errors("read"):
+            rows = self.conn.execute(query, (*where.values(), *where.values())).fetchall()
+        return [Artifact(*row) for row in rows]
+
     def _select(self, table: str, columns: list[str], order: tuple[str, ...], where: dict[str, Any]) -> list[Any]:
         unknown = set(where) - set(columns)
         if unknown:
@@ -332,12 +398,31 @@ class ResultStore:
     def versions(self, suite: str) -> list[tuple[int, str]]:
         """(suite_version, budget) pairs that hold records or runs for a suite, newest version first."""
         with self._errors("read"):
-            rows = self.conn.execute(
-                "SELECT suite_version, budget FROM results WHERE suite=? "
-                "UNION SELECT suite_version, budget FROM runs WHERE suite=? ORDER BY suite_version DESC, budget",
-                (suite, suite),
-            ).fetchall()
-        return [(int(v), b) for v, b in rows]
+            indexed = {n for (n,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+            if indexed >= set(_INDEXES):
+                rows = {pair for table in ("results", "runs") for pair in self._pairs(table, suite)}
+            else:  # a read-only store from before the indexes: one pass over the suite's rows
+                rows = self.conn.execute(
+                    "SELECT suite_version, budget FROM results WHERE suite=? "
+                    "UNION SELECT suite_version, budget FROM runs WHERE suite=?",
+                    (suite, suite),
+                ).fetchall()
+        return sorted(((int(v), b) for v, b in rows), key=lambda pair: (-pair[0], pair[1]))
+
+    def _pairs(self, table: str, suite: str) -> Iterator[tuple[int, str]]:
+        """A table's (suite_version, budget) pairs of a suite by index seeks, two per pair: O(pairs · log rows)."""
+
+        def least(column: str, where: str, *args: Any) -> Any:
+            query = f"SELECT MIN({column}) FROM {table} WHERE suite=? {where}"
+            return self.conn.execute(query, (suite, *args)).fetchone()[0]
+
+        version = least("suite_version", "")
+        while version is not None:
+            budget = least("budget", "AND suite_version=?", version)
+            while budget is not None:
+                yield version, budget
+                budget = least("budget", "AND suite_version=? AND budget>?", version, budget)
+            version = least("suite_version", "AND suite_version>?", version)
 
     def close(self) -> None:
         self.conn.close()
@@ -349,8 +434,7 @@ def astuple_ordered(record: ResultRecord) -> tuple[Any, ...]:
 
 
 def _key(record: ResultRecord | RunRecord | Artifact, columns: Iterable[str]) -> tuple[Any, ...]:
-    d = asdict(record)
-    return tuple(d[c] for c in columns)
+    return tuple(getattr(record, c) for c in columns)  # not asdict, which deep-copies every field of every row
 
 
 def _insert(table: str, columns: list[str]) -> str:
@@ -369,10 +453,10 @@ def _check_writable(records: list[ResultRecord], runs: list[RunRecord]) -> None:
 def _refuse_clash(conn: sqlite3.Connection, table: str, cell: tuple[str, ...], row: ResultRecord | RunRecord) -> None:
     """Refuse a row whose table cell already holds rows of another protocol in `table`."""
     where = " AND ".join(f"{c}=?" for c in cell)
-    clash = conn.execute(
-        f"SELECT protocol_hash FROM {table} WHERE {where} AND protocol_hash<>? LIMIT 1",
-        (*_key(row, cell), row.protocol_hash),
-    ).fetchone()
+    below, above = (f"SELECT protocol_hash FROM {table} WHERE {where} AND protocol_hash{op}?" for op in "<>")
+    key = (*_key(row, cell), row.protocol_hash)
+    # two ranges of the cell index, not `<>`, which scans every row (seed) of the cell
+    clash = conn.execute(f"{below} UNION ALL {above} LIMIT 1", key + key).fetchone()
     if clash:
         raise StoreError(
             f"suite '{row.suite}' v{row.suite_version} model '{row.model}' on '{row.task}' ({row.budget}) already "
@@ -389,10 +473,10 @@ def _run_from(record: ResultRecord, status: str, step: int) -> RunRecord:
 
 def _migrate_diverged(conn: sqlite3.Connection) -> None:
     """Each `DIVERGED` record becomes a diverged run row at the step it held, and leaves the results."""
-    rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM results WHERE metric=?", (DIVERGED,)).fetchall()
+    rows = conn.execute(f"SELECT {', '.join(_V2_COLUMNS)} FROM results WHERE metric=?", (DIVERGED,)).fetchall()
     for record in (ResultRecord(*row) for row in rows):
         run = _run_from(record, "diverged", int(record.value))
-        conn.execute(_insert("runs", _RUN_COLUMNS), _key(run, _RUN_COLUMNS))
+        conn.execute(_insert("runs", _V2_RUN_COLUMNS), _key(run, _V2_RUN_COLUMNS))
     conn.execute("DELETE FROM results WHERE metric=?", (DIVERGED,))
 
 
@@ -401,7 +485,7 @@ def _migrate_done(conn: sqlite3.Connection) -> None:
     provenance of its record of the largest wall time (ties broken by metric name)."""
     run_key = ", ".join(_RUN_KEY)
     rows = conn.execute(
-        f"SELECT {', '.join(_COLUMNS)} FROM results WHERE ({run_key}) NOT IN (SELECT {run_key} FROM runs) "
+        f"SELECT {', '.join(_V2_COLUMNS)} FROM results WHERE ({run_key}) NOT IN (SELECT {run_key} FROM runs) "
         f"ORDER BY {run_key}, wall_time_s DESC, metric"
     ).fetchall()
     seen: set[tuple[Any, ...]] = set()
@@ -410,7 +494,7 @@ def _migrate_done(conn: sqlite3.Connection) -> None:
         if key not in seen:
             seen.add(key)
             run = _run_from(record, "done", record.train_steps)
-            conn.execute(_insert("runs", _RUN_COLUMNS), _key(run, _RUN_COLUMNS))
+            conn.execute(_insert("runs", _V2_RUN_COLUMNS), _key(run, _V2_RUN_COLUMNS))
 
 
 def _migrate_descriptions(conn: sqlite3.Connection) -> None:

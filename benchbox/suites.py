@@ -112,16 +112,17 @@ def validate_suite(suite: Suite) -> None:
     problems += _finding_problems(suite)
     if problems:
         raise SuiteFileError(f"suite '{suite.name}' is malformed: {'; '.join(problems)}", "fix the suite definition")
+    rows = suite.row_names()  # warned of only for a suite that loads: a refused one gets its one error line
+    for f in (f for f in suite.findings if f not in suite.applicable_findings()):
+        missing = ", ".join(r for r in f.rows if r not in rows)
+        log.warning("suite '%s' has no row %s: its finding '%s' is left out", suite.name, missing, f.key)
 
 
 def _finding_problems(suite: Suite) -> list[str]:
     """A finding must name the suite's tasks and values, and keys must be unique. One that compares rows the suite
-    does not have (a suite made from another with fewer models) is left out of its reports, with a warning."""
+    does not have (a suite made from another with fewer models) is left out of its reports, with a warning (given by
+    `validate_suite`)."""
     tasks = {t.name for t in suite.tasks}
-    rows = suite.row_names()
-    for f in (f for f in suite.findings if f not in suite.applicable_findings()):
-        missing = ", ".join(r for r in f.rows if r not in rows)
-        log.warning("suite '%s' has no row %s: its finding '%s' is left out", suite.name, missing, f.key)
     bases = {lookup(n)[0].base for n in suite.values() if lookup(n) is not None} | set(suite.values())
     problems = []
     keys = [f.key for f in suite.findings]

@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -241,52 +240,3 @@ def test_console_script_and_module_entry_points():
     for command in ([str(script), "--help"], [sys.executable, "-m", "benchbox", "run", "--help"]):
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0 and "usage:" in done.stdout
-
-
-@pytest.mark.slow
-def test_run_killed_after_a_checkpoint_resumes_to_the_same_numbers(tmp_path):
-    """SIGKILL a real `benchbox run` once a checkpoint exists; `--resume` must finish it bit for bit."""
-    suite = tmp_path / "killsuite.py"
-    suite.write_text(
-        textwrap.dedent("""
-        from benchbox.data.toy2d import ring
-        from benchbox.suite import Budget, ModelEntry, Suite
-        from reference_models.gan.model import MLPGANConfig
-
-        SUITE = Suite(
-            name="killtest", version=1, description="", tasks=(ring(),),
-            models=(ModelEntry("gan", "mlp_gan", MLPGANConfig(g_hidden=16, d_hidden=16)),),
-            budgets=(Budget("smoke", steps=3000, checkpoint_every=25, seeds=(0,)),),
-            metrics=("modes_covered", "energy_distance"), n_eval=500,
-        )
-    """)
-    )
-    args = ["run", "--suite", str(suite), *SMOKE]
-    straight = cli(*args, "--store", str(tmp_path / "straight.db"))
-    assert straight.returncode == 0, straight.stderr
-
-    store = tmp_path / "killed.db"
-    ckpt = tmp_path / "checkpoints" / "killtest" / "v1" / "smoke" / "ring8" / "gan" / "seed0" / "last.pt"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchbox", *args, "--store", str(store)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    assert proc.returncode != 0, "the run finished before it could be killed; raise its steps"
-    assert ResultStore(store).records() == []  # nothing recorded from the killed run
-
-    resumed = cli(*args, "--store", str(store), "--resume")
-    assert resumed.returncode == 0, resumed.stderr
-    assert "resumed at step" in resumed.stderr
-
-    def values(path):
-        return {(r.metric, r.value) for r in ResultStore(path).records()}
-
-    assert values(store) == values(tmp_path / "straight.db")

@@ -87,7 +87,7 @@ def test_reconstruction_psnr_matches_a_hand_computation_from_the_checkpoint(reco
 
     path = next(folder.glob("checkpoints/digits-families/v1/smoke/digits/ae/seed0/last.pt"))
     model = AutoEncoder(AEConfig(batch_size=16, base_width=8), ModelContext((1, 8, 8), torch.device("cpu"), 10))
-    model.load_state_dict(torch.load(path, weights_only=False)["model"])
+    model.load_state_dict(torch.load(path, weights_only=True)["model"])
     x = likelihood_images(TASK)
     assert len(x) == min(LIKELIHOOD_N, 355) and (x * 127.5 + 127.5).round().eq(x * 127.5 + 127.5).all()
     with torch.no_grad():

@@ -245,16 +245,49 @@ def test_a_failed_migration_changes_nothing(tmp_path):
     assert not query(path, "SELECT name FROM sqlite_master WHERE name='runs'")
 
 
-def test_a_newer_schema_is_refused(tmp_path):
+def test_a_newer_schema_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "r.db"
-    ResultStore(path).close()
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
-    conn.commit()
-    conn.close()
-    with pytest.raises(StoreError, match="schema version 3, written by a newer benchbox") as info:
+    ResultStore(path).put([result_record()], runs=[run_record()])
+    newer = store_module.SCHEMA_VERSION + 1
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(newer),))
+    before = query(path, "SELECT * FROM results")
+    with pytest.raises(StoreError, match=f"schema version {newer}, written by a newer benchbox") as info:
         ResultStore(path)
     assert "use a newer benchbox" in str(info.value) and "\n" not in str(info.value)
+    assert query(path, "SELECT * FROM results") == before
+    assert query(path, "SELECT value FROM meta WHERE key='schema_version'") == [(str(newer),)]
+
+
+def schema_2_copy(tmp_path: Path) -> Path:
+    """A store as benchbox wrote it at schema 2: the same tables without the machine column."""
+    path = tmp_path / "v2.db"
+    ResultStore(path).put([result_record()], runs=[run_record()])
+    with sqlite3.connect(path) as conn:
+        for table in ("results", "runs"):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN machine")
+        conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    return path
+
+
+def test_a_schema_2_store_is_migrated_keeping_every_value(tmp_path):
+    path = schema_2_copy(tmp_path)
+    before = query(path, "SELECT * FROM results ORDER BY 1,2,3,4,5,6,7")
+    store = ResultStore(path)
+    assert query(path, "SELECT value FROM meta WHERE key='schema_version'") == [("3",)]
+    assert [row + ("",) for row in before] == query(path, "SELECT * FROM results ORDER BY 1,2,3,4,5,6,7")
+    assert store.records() == [result_record()] and store.runs() == [run_record()]  # machine: "" (not recorded)
+    store.put([result_record(seed=1, machine="cpu X; 2 threads")])
+    assert store.records(seed=1)[0].machine == "cpu X; 2 threads"
+
+
+def test_a_read_only_schema_2_store_asks_for_a_writable_copy(tmp_path, monkeypatch):
+    path = schema_2_copy(tmp_path)
+    read_only_by_access(monkeypatch, path)
+    with pytest.raises(StoreError, match="schema version 2 .*read-only.*copy it somewhere writable") as info:
+        ResultStore(path)
+    assert "\n" not in str(info.value)
+    assert query(path, "SELECT value FROM meta WHERE key='schema_version'") == [("2",)]
 
 
 def test_a_foreign_sqlite_file_is_refused_and_left_alone(tmp_path):
@@ -283,7 +316,7 @@ def test_a_read_only_schema_1_store_asks_for_a_writable_copy(tmp_path, monkeypat
     assert query(path, "SELECT value FROM meta WHERE key='schema_version'") == [("1",)]
 
 
-def test_a_read_only_schema_2_store_is_read_but_not_written(tmp_path, monkeypatch):
+def test_a_read_only_store_is_read_but_not_written(tmp_path, monkeypatch):
     path = tmp_path / "r.db"
     ResultStore(path).put([record()], runs=[run_record()])
     read_only_by_access(monkeypatch, path)

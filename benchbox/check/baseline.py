@@ -70,6 +70,7 @@ class RecordedEnvironment:
     benchbox_version: str
     git_commit: str
     created_at: str
+    machine: str = ""  # CPU model, threads, backend settings; "" in a baseline written before it was recorded
 
 
 @dataclass(frozen=True)

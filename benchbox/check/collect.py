@@ -51,7 +51,7 @@ class RowResults:
     values: dict[str, dict[int, float]] = field(default_factory=dict)  # value name -> seed -> value
     data_hashes: set[str] = field(default_factory=set)
     extractor_weights: set[str] = field(default_factory=set)
-    environments: set[tuple[str, str, str]] = field(default_factory=set)  # (torch, CUDA, device) of its runs
+    environments: set[tuple[str, str, str, str]] = field(default_factory=set)  # (torch, CUDA, device, machine)
     git_commits: set[str] = field(default_factory=set)
 
     @property
@@ -100,7 +100,7 @@ def read_rows(
             if run.protocol_hash == row.protocol_hash and run.seed in got.seeds and run.status in FINISHED:
                 got.status[run.seed] = run.status
                 got.data_hashes.add(run.data_hash)
-                got.environments.add((run.torch_version, run.cuda_version, run.device))
+                got.environments.add((run.torch_version, run.cuda_version, run.device, run.machine))
                 got.git_commits.add(run.git_commit)
         for r in store.records(**key, budget=budget):
             if r.protocol_hash == row.protocol_hash and got.status.get(r.seed) == "done":

@@ -95,7 +95,8 @@ def check_extractors(cells: Sequence[BaselineCell], results: dict[str, RowResult
 
 
 def environment_warnings(baseline: Baseline, results: Sequence[RowResults]) -> list[str]:
-    """A different torch, CUDA or device moves numbers within seed noise at most: warned of, never refused."""
+    """A different torch, CUDA, device or machine moves numbers within seed noise at most: warned of, never refused
+    (a baseline written before machines were recorded names none, and is not warned about)."""
     env = baseline.environment
     here = sorted({e for r in results for e in r.environments})
     warnings = []
@@ -103,9 +104,10 @@ def environment_warnings(baseline: Baseline, results: Sequence[RowResults]) -> l
         ("torch", 0, env.torch_version),
         ("CUDA", 1, env.cuda_version),
         ("device", 2, env.device),
+        ("machine", 3, env.machine),
     ):
         seen = sorted({e[i] for e in here} - {recorded})
-        if seen:
+        if seen and (recorded or what != "machine"):
             warnings.append(
                 f"{what} {', '.join(x or 'none' for x in seen)} here, {recorded or 'none'} in the baseline: numbers may "
                 "move; the tolerance covers seed noise, so a failure may be the environment's"

@@ -129,7 +129,7 @@ def recorded_environment(results: Sequence[RowResults]) -> RecordedEnvironment:
             f"the runs were measured in {len(envs)} environments ({'; '.join(' / '.join(e) for e in envs)})",
             "write a baseline from one environment: drop --store, or pass a fresh one",
         )
-    torch_version, cuda_version, device = envs[0] if envs else ("", "", "")
+    torch_version, cuda_version, device, machine = envs[0] if envs else ("", "", "", "")
     commits = sorted({c for r in results for c in r.git_commits})
     return RecordedEnvironment(
         torch_version=torch_version,
@@ -138,4 +138,5 @@ def recorded_environment(results: Sequence[RowResults]) -> RecordedEnvironment:
         benchbox_version=benchbox.__version__,
         git_commit=", ".join(commits),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        machine=machine,
     )

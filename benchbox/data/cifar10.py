@@ -128,8 +128,24 @@ def decode_batch(data: bytes, what: str) -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
+def unsafe_member(member: tarfile.TarInfo) -> str:
+    """What would let a member land outside the folder an archive is extracted to (an absolute name, a '..' part, a
+    link) or make it something other than a file or folder; '' for a plain member."""
+    name = member.name.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "an absolute name"
+    if ".." in name.split("/"):
+        return "a '..' in its name"
+    if member.issym() or member.islnk():
+        return f"a link to {member.linkname!r}"
+    if not (member.isfile() or member.isdir()):
+        return "a device or other special file"
+    return ""
+
+
 def read_files(source: Path, names: Sequence[str]) -> dict[str, bytes]:
-    """The named batch files' bytes, from the archive (read in place) or from the extracted folder."""
+    """The named batch files' bytes, from the archive (read in place, never extracted) or from the extracted folder.
+    An archive with a member that could be written outside a folder is refused, before any batch is decoded."""
     found: dict[str, bytes] = {}
     try:
         if source.is_dir():
@@ -141,6 +157,11 @@ def read_files(source: Path, names: Sequence[str]) -> dict[str, bytes]:
             wanted = {f"{FOLDER}/{name}": name for name in names}
             with tarfile.open(source, "r:gz") as tar:
                 for member in tar:
+                    if why := unsafe_member(member):
+                        raise BenchboxError(
+                            f"'{source}' has a member {member.name!r} with {why}, which the CIFAR-10 archive never has",
+                            f"it is not the published archive and may be malicious; delete it and fetch {URL} again",
+                        )
                     name = wanted.get(member.name.removeprefix("./"))
                     if name is not None and member.isfile() and member.size <= MAX_BATCH_BYTES:
                         found[name] = tar.extractfile(member).read()  # type: ignore[union-attr]

@@ -1,21 +1,25 @@
 """Images at the engine boundary: uint8 N×C×H×W with 1 or 3 channels. One function turns model output into that
 form (`to_uint8`); `check_images` refuses anything else with an error that says how to convert it; `load_images`
-reads a folder of PNG/JPEG files or a .npy/.npz array (N×H×W×C uint8).
+reads a folder of PNG/JPEG files or a .npy/.npz array (N×H×W×C uint8); `open_images` leaves a uint8 .npy file on
+disk, to be read a batch at a time (`benchbox.data.image_file`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from benchbox.data.image_file import ImageFile, open_image_file
 from benchbox.errors import BenchboxError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 RANGE_TOLERANCE = 1e-3  # model output may leave [-1, 1] by float round-off, not more (unless the model clamps)
+HASH_CHUNK_BYTES = 16 * 2**20  # content_hash reads this much at a time: no copy of a whole set is ever made
 
 
 def to_uint8(x: torch.Tensor, clamps: bool = True) -> torch.Tensor:
@@ -60,8 +64,11 @@ def _layout_hint(shape: tuple[int, ...], want_nchw: bool) -> str:
     return f"shape {shape} looks like N×C×H×W; pass x.transpose(0, 2, 3, 1) (N×H×W×C is expected in files)"
 
 
-def check_images(x: torch.Tensor | np.ndarray, what: str = "images") -> torch.Tensor:
-    """Validate uint8 N×C×H×W images with C in {1, 3}; return them as a tensor (no copy where possible)."""
+def check_images(x: torch.Tensor | np.ndarray | ImageFile, what: str = "images") -> torch.Tensor | ImageFile:
+    """Validate uint8 N×C×H×W images with C in {1, 3}; return them as a tensor (no copy where possible). An
+    ImageFile was checked when it was opened and is returned as it is."""
+    if isinstance(x, ImageFile):
+        return x
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(x)
     if not isinstance(x, torch.Tensor):
@@ -102,11 +109,13 @@ def _refuse_float(x: torch.Tensor, what: str) -> None:
     raise BenchboxError(f"{what} have dtype {x.dtype}", "pass uint8 images in [0, 255]")
 
 
-def content_hash(x: torch.Tensor) -> str:
-    """SHA-256 of the pixels and the shape: equal images give equal keys, whatever file they came from."""
-    x = x.detach().cpu().contiguous()
+def content_hash(x: torch.Tensor | ImageFile) -> str:
+    """SHA-256 of the pixels and the shape: equal images give equal keys, whatever file they came from. The pixels
+    are hashed in their N×C×H×W order, a chunk of rows at a time."""
     digest = hashlib.sha256(str(tuple(x.shape)).encode())
-    digest.update(x.numpy().tobytes())
+    rows = max(1, HASH_CHUNK_BYTES // max(1, math.prod(x.shape[1:]) * x.dtype.itemsize))
+    for start in range(0, len(x), rows):
+        digest.update(x[start : start + rows].detach().cpu().contiguous().numpy())
     return digest.hexdigest()
 
 
@@ -167,6 +176,13 @@ def _load_folder(folder: Path) -> torch.Tensor:
             f"images in '{folder}' have different sizes {sorted(shapes)[:3]}", "resize them to one size"
         )
     return nhwc_array_to_nchw(np.stack(arrays), f"folder '{folder}'")
+
+
+def open_images(source: str | Path) -> torch.Tensor | ImageFile:
+    """As `load_images`, but a uint8 .npy file of N×H×W×C images stays on disk, read a batch at a time."""
+    path = Path(source)
+    opened = open_image_file(path) if path.suffix.lower() == ".npy" and path.is_file() else None
+    return load_images(path) if opened is None else opened
 
 
 def load_images(source: str | Path) -> torch.Tensor:

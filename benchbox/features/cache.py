@@ -48,7 +48,7 @@ class FeatureCache:
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **features)
             os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a shared cache should be readable

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from benchbox.data.images import check_images
 from benchbox.errors import BenchboxError
 from benchbox.features import ExtractorOptions
-from benchbox.features.weights import WeightsSpec, resolve_weights
+from benchbox.features.weights import WeightsSpec, resolve_weights, why_unreadable
 from benchbox.registry import register_extractor
 
 DEFAULT_VARIANT = "ViT-B-32:openai"  # the network of torch-fidelity's clip-vit-b-32 feature space
@@ -40,8 +40,10 @@ OPTION = "--clip-weights"
 _TORCHSCRIPT_EXTRAS = ("input_resolution", "context_length", "vocab_size", "attn_mask")  # not open_clip parameters
 _PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
 # what torch.load, load_state_dict and open_clip's checkpoint checks (assertions) raise for a file of another network
+# (AttributeError: open_clip's .npz reader looks for the SigLIP towers)
 _NOT_A_WEIGHTS_FILE = (
     RuntimeError,
+    AttributeError,
     KeyError,
     ValueError,
     AssertionError,
@@ -136,9 +138,12 @@ def _quiet_random_init() -> Iterator[None]:
         root.removeFilter(keep)
 
 
-def load_clip(model: str, tag: str, path: Path, device: torch.device) -> torch.nn.Module:
+def load_clip(model: str, tag: str, path: Path, device: torch.device, published: bool = False) -> torch.nn.Module:
     """open_clip's MODEL with the weights in `path` (an OpenAI TorchScript archive or an open_clip state dict), with
-    the tag's activation (QuickGELU for OpenAI's) and preprocessing settings, in eval mode."""
+    the tag's activation (QuickGELU for OpenAI's) and preprocessing settings, in eval mode.
+
+    A state dict is read by open_clip with weights_only=True. A TorchScript archive is code (loading it runs its
+    TorchScript), so it is read only when `published`: its SHA-256 is the release's."""
     import open_clip
 
     cfg = pretrained_config(model, tag)
@@ -149,6 +154,12 @@ def load_clip(model: str, tag: str, path: Path, device: torch.device) -> torch.n
     }
     try:
         if _is_torchscript(path):
+            if not published:
+                raise BenchboxError(
+                    f"'{path}' is a TorchScript archive, which holds code that runs when it is loaded, and is not the "
+                    f"published file of {model}:{tag}",
+                    f"save your weights as a state dict: torch.save(open_clip.create_model('{model}').state_dict(), ...)",
+                )
             state = _torchscript_state_dict(path)
             with _quiet_random_init():
                 net = open_clip.create_model(model, **kwargs)
@@ -157,7 +168,7 @@ def load_clip(model: str, tag: str, path: Path, device: torch.device) -> torch.n
             net = open_clip.create_model(model, pretrained=str(path), **kwargs)
     except _NOT_A_WEIGHTS_FILE as exc:
         raise BenchboxError(
-            f"'{path}' is not a CLIP {model} weights file ({type(exc).__name__}: {str(exc)[:160]})",
+            f"'{path}' is not a CLIP {model} weights file ({type(exc).__name__}: {why_unreadable(exc)})",
             f"use the release file of {model}:{tag}, or a state dict saved from open_clip.create_model('{model}')",
         ) from exc
     return net.eval().requires_grad_(False)
@@ -274,5 +285,5 @@ def build(variant: str | None, options: ExtractorOptions) -> ClipExtractor:
             f"CLIP {model}:{tag} has no published SHA-256, so '{weights.path}' cannot be checked",
             "pass --custom-weights to score with it (metrics are then named ..._custom)",
         )
-    net = load_clip(model, tag, weights.path, options.device)
+    net = load_clip(model, tag, weights.path, options.device, published=canonical)
     return ClipExtractor(net, model, tag, weights.sha256, canonical, options.device)

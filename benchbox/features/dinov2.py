@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from benchbox.data.images import check_images
 from benchbox.errors import BenchboxError
 from benchbox.features import ExtractorOptions
-from benchbox.features.weights import WeightsSpec, resolve_weights
+from benchbox.features.weights import WeightsSpec, resolve_weights, why_unreadable
 from benchbox.registry import register_extractor
 
 INPUT_SIZE = 224  # torch-fidelity's and Stein et al.'s input size
@@ -136,7 +136,7 @@ def load_dinov2(variant: str, path: Path, device: torch.device) -> torch.nn.Modu
         net.load_state_dict(to_timm_layout(read_state_dict(path)), strict=True)
     except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         raise BenchboxError(
-            f"'{path}' is not a DINOv2 {variant} weights file ({type(exc).__name__}: {str(exc)[:160]})",
+            f"'{path}' is not a DINOv2 {variant} weights file ({type(exc).__name__}: {why_unreadable(exc)})",
             f"use Meta's dinov2_{variant}_pretrain.pth, or timm's vit_*_patch14_dinov2 weights of the same size",
         ) from exc
     return net.to(device).eval().requires_grad_(False)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from benchbox.data.image_file import ImageFile
 from benchbox.data.images import check_images, content_hash
 from benchbox.errors import BenchboxError
 from benchbox.features import Extractor, cache_identity
@@ -27,26 +28,43 @@ def extract_batches(
 ) -> dict[str, np.ndarray]:
     """Features of a stream of uint8 N×C×H×W batches (e.g. straight from a sampler), concatenated in order.
 
+    Each batch's features are copied into arrays allocated once for `total` rows (grown if the stream brings more),
+    so nothing of a batch outlives it: keeping every batch's output instead held its tensors' memory and fragmented
+    the heap, about ten times the features' size at 100,000 images (benchmarks/perf/load.py).
     An error about a batch's shape names the whole set's (`total` rows), not the internal batch size."""
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in extractor.outputs}
+    arrays: dict[str, np.ndarray] = {}
+    filled = dict.fromkeys(extractor.outputs, 0)
     with tqdm(total=total, unit="img", desc=f"features ({extractor.name})", disable=not progress) as bar:
         for batch in batches:
             try:
                 out = extractor.features(check_images(batch))
             except BenchboxError as exc:
                 raise set_shape_error(exc, batch, total) from exc
-            for name in parts:
+            for name in filled:
                 values = out[name].detach().float().cpu().numpy()
                 if not np.isfinite(values).all():
                     raise BenchboxError(
                         f"the {extractor.name} extractor gave NaN or Inf features",
                         "check the weights file; the images are valid uint8",
                     )
-                parts[name].append(values)
+                arrays[name] = write_rows(arrays.get(name), filled[name], values, total or 0)
+                filled[name] += len(values)
             bar.update(len(batch))
-    if not parts or not next(iter(parts.values())):
+    if not filled or not arrays:
         raise BenchboxError("no images to extract features from", "pass at least one image")
-    return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+    return {name: arrays[name][:n] if len(arrays[name]) == n else arrays[name][:n].copy() for name, n in filled.items()}
+
+
+def write_rows(array: np.ndarray | None, at: int, rows: np.ndarray, expected: int) -> np.ndarray:
+    """`array` with `rows` copied in at row `at`: allocated for `expected` rows at first, doubled when full."""
+    end = at + len(rows)
+    if array is None or end > len(array):
+        grown = np.empty((max(expected, 2 * end if array is not None else end), *rows.shape[1:]), rows.dtype)
+        if array is not None:
+            grown[:at] = array[:at]
+        array = grown
+    array[at:end] = rows
+    return array
 
 
 def set_shape_error(error: BenchboxError, batch: torch.Tensor, total: int | None) -> BenchboxError:
@@ -59,7 +77,7 @@ def set_shape_error(error: BenchboxError, batch: torch.Tensor, total: int | None
 
 
 def extract(
-    extractor: Extractor, images: torch.Tensor, batch_size: int | None = None, progress: bool = False
+    extractor: Extractor, images: torch.Tensor | ImageFile, batch_size: int | None = None, progress: bool = False
 ) -> dict[str, np.ndarray]:
     images = check_images(images)
     batch_size = default_batch_size(torch.device(extractor.device)) if batch_size is None else batch_size
@@ -71,7 +89,7 @@ def extract(
 
 def cached_features(
     extractor: Extractor,
-    images: torch.Tensor,
+    images: torch.Tensor | ImageFile,
     cache: FeatureCache | None,
     batch_size: int | None = None,
     progress: bool = False,

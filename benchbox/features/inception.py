@@ -7,17 +7,26 @@ on CPUs, same features to float32 round-off) and the engine's validation and cac
 
 from __future__ import annotations
 
+import io
 import pickle
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
-from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
 
 from benchbox.data.images import check_images
 from benchbox.errors import BenchboxError
 from benchbox.features import ExtractorOptions
-from benchbox.features.weights import WeightsSpec, resolve_weights
+from benchbox.features.weights import WeightsSpec, load_tensors, resolve_weights, why_unreadable
 from benchbox.registry import register_extractor
+
+if TYPE_CHECKING:  # torch-fidelity (and the torchvision it imports) is loaded when a network is built, not at start-up
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+# torch-fidelity's URL_INCEPTION_V3 (a test checks they agree)
+URL_INCEPTION_V3 = (
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+)
 
 INCEPTION_WEIGHTS = WeightsSpec(
     name="Inception-v3 (torch-fidelity)",
@@ -82,20 +91,30 @@ def build_inception(variant: str | None, options: ExtractorOptions) -> Inception
     layer = variant or "2048"
     if layer not in POOL_LAYERS:
         raise BenchboxError(f"unknown Inception layer '{layer}'", f"choose one of {', '.join(POOL_LAYERS)}")
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
     weights = resolve_weights(INCEPTION_WEIGHTS, options.weights, options.allow_custom_weights, options.download)
+    hint = "use the file from torch-fidelity's release, or one saved from FeatureExtractorInceptionV3.state_dict()"
+    # torch-fidelity reads the file with weights_only=False, which runs whatever code a pickle holds: it gets the
+    # tensors read here with weights_only=True, saved again, never the file itself
+    tensors = io.BytesIO()
+    torch.save(load_tensors(weights.path, "a torch-fidelity Inception-v3 weights file", hint), tensors)
+    tensors.seek(0)
     try:
         net = FeatureExtractorInceptionV3(
-            "inception-v3-compat", [layer, "logits_unbiased"], feature_extractor_weights_path=str(weights.path)
+            "inception-v3-compat", [layer, "logits_unbiased"], feature_extractor_weights_path=tensors
         )
     except (
         RuntimeError,
         KeyError,
         EOFError,
         ValueError,
+        TypeError,
         pickle.UnpicklingError,
     ) as exc:  # a file that is not an Inception state dict
         raise BenchboxError(
-            f"'{weights.path}' is not a torch-fidelity Inception-v3 weights file ({type(exc).__name__})",
-            "use the file from torch-fidelity's release, or one saved from FeatureExtractorInceptionV3.state_dict()",
+            f"'{weights.path}' is not a torch-fidelity Inception-v3 weights file ({type(exc).__name__}: "
+            f"{why_unreadable(exc)})",
+            hint,
         ) from exc
     return InceptionExtractor(net, weights.sha256, weights.canonical, options.device, pool_layer=layer)

@@ -5,8 +5,14 @@ download from the canonical release checked by SHA-256. Never a silent fall-back
 from __future__ import annotations
 
 import os
+import pickle
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from benchbox.errors import BenchboxError
 from benchbox.io import download_atomic, file_digest
@@ -45,6 +51,28 @@ def cache_root() -> Path:
 
 def sha256_of_file(path: Path) -> str:
     return file_digest(path)
+
+
+def why_unreadable(exc: BaseException, limit: int = 160) -> str:
+    """An error's message as one short line: for torch's weights-only refusal, the object it would not build (its
+    message is many lines of advice with terminal colour codes)."""
+    lines = [" ".join(line.split()) for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()]
+    refused = [line for line in lines if "GLOBAL" in line] + [line for line in lines if line]
+    line = refused[0].split("WeightsUnpickler error: ")[-1].split(". ")[0] if refused else ""
+    return line[:limit]
+
+
+def load_tensors(path: Path, what: str, hint: str) -> Any:
+    """The tensors of a torch file (in dicts, lists, numbers and strings), read with `weights_only=True`, so that a
+    file holding any other object, which unpickling would build by running its code, is refused in one line."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
+        raise BenchboxError(
+            f"'{path}' is not {what}: torch's weights-only load, which builds tensors and runs no code from the "
+            f"file, refused it ({type(exc).__name__}: {why_unreadable(exc)})",
+            hint,
+        ) from None
 
 
 def _matches(spec: WeightsSpec, digest: str) -> bool:
@@ -98,6 +126,10 @@ def download(spec: WeightsSpec, dest: Path, allowed: bool = True) -> None:
         raise BenchboxError(f"{spec.name} weights are not in the cache and BENCHBOX_OFFLINE is set", offline_hint)
     if not allowed:
         raise BenchboxError(f"{spec.name} weights are not in the cache and this caller does not download", offline_hint)
+    if spec.sha256 is None:  # nothing to check a download against: the user fetches it and vouches for it
+        raise BenchboxError(
+            f"{spec.name} weights have no published SHA-256, so benchbox does not download them", offline_hint
+        )
 
     def verify(path: Path) -> None:
         digest = sha256_of_file(path)

@@ -9,7 +9,6 @@ torch-fidelity only fetches through torch.hub, and does the percentile discard i
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 import torch
 
 from benchbox.errors import BenchboxError
-from benchbox.features.weights import ResolvedWeights, WeightsSpec, resolve_weights
+from benchbox.features.weights import ResolvedWeights, WeightsSpec, load_tensors, resolve_weights
 
 LPIPS_HEADS = WeightsSpec(
     name="LPIPS-VGG16 heads (torch-fidelity)",
@@ -39,14 +38,18 @@ VGG16 = WeightsSpec(
 
 
 @contextlib.contextmanager
-def hub_with(files: list[ResolvedWeights], names: list[str]) -> Iterator[None]:
-    """A temporary torch.hub folder holding links to the resolved files under the names torch.hub looks for."""
+def hub_with(files: list[ResolvedWeights], specs: list[WeightsSpec]) -> Iterator[None]:
+    """A temporary torch.hub folder holding the resolved files' tensors under the names torch.hub looks for.
+
+    torch-fidelity and torchvision read them through torch.hub with weights_only=False, which runs whatever code a
+    pickle holds: the folder gets the tensors read here with weights_only=True, saved again, never the files."""
     before = torch.hub.get_dir()
     with tempfile.TemporaryDirectory(prefix="benchbox-hub-") as hub:
         checkpoints = Path(hub) / "checkpoints"
         checkpoints.mkdir()
-        for resolved, name in zip(files, names, strict=True):
-            os.symlink(resolved.path.resolve(), checkpoints / name)
+        for resolved, spec in zip(files, specs, strict=True):
+            hint = f"use the published file ({spec.url}), or pass a state dict saved with torch.save"
+            torch.save(load_tensors(resolved.path, f"a {spec.name} weights file", hint), checkpoints / spec.filename)
         torch.hub.set_dir(hub)
         try:
             yield
@@ -95,7 +98,7 @@ def perceptual_path_length(
             return (self.generator(z).clamp(-1, 1) + 1) * 127.5
 
     wrapped = GenerativeModelModuleWrapper(To255(), z_size, "normal", 0)
-    with hub_with([heads, vgg], [LPIPS_HEADS.filename, VGG16.filename]):
+    with hub_with([heads, vgg], [LPIPS_HEADS, VGG16]):
         out = torch_fidelity.calculate_metrics(
             input1=wrapped,
             ppl=True,

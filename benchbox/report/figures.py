@@ -8,11 +8,10 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402  (after choosing the non-interactive backend)
+if TYPE_CHECKING:  # imported where a figure is drawn: matplotlib's first import writes its font cache under HOME
+    from matplotlib.figure import Figure
 
 PANEL = (2.6, 1.9)  # inches per small-multiple panel
 DPI = 90
@@ -46,6 +45,11 @@ def png(fig: Figure) -> bytes:
 def grid(n: int) -> tuple[Figure, list]:
     cols = min(COLUMNS, n)
     rows = math.ceil(n / cols)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure  # after choosing the non-interactive backend
+
     fig = Figure(figsize=(PANEL[0] * cols, PANEL[1] * rows), dpi=DPI)
     axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
     return fig, axes

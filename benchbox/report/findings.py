@@ -50,7 +50,7 @@ def test_text(v: Verdict) -> str:
     name = TESTS[v.test]
     if math.isnan(v.statistic):
         return name
-    symbol = {"spearman": "ρ", "mann-whitney": "U"}.get(v.test, "t")
+    symbol = {"spearman": "ρ", "mann-whitney": "U", "mann-whitney-normal": "U"}.get(v.test, "t")
     stat = "∞" if math.isinf(v.statistic) else f"{v.statistic:.2f}"
     return f"{name}: {symbol} = {'−' if v.statistic < 0 else ''}{stat.lstrip('-')}"
 

@@ -15,14 +15,17 @@ def newest_user_versions(
 ) -> tuple[list[ResultRecord], list[RunRecord], int]:
     """Of each user model (rows 'package.module:factory@digest'), only the rows of its newest code; also returns how
     many older versions were left out."""
+    names = {m: split_row_name(m) for m in {r.model for r in [*records, *runs]}}  # once per row name, not per record
+    if not any(digest for _, digest in names.values()):
+        return list(records), list(runs), 0
     latest: dict[str, tuple[str, str]] = {}  # spec -> (newest created_at, its digest)
     for r in [*records, *runs]:
-        spec, digest = split_row_name(r.model)
+        spec, digest = names[r.model]
         if digest and (spec not in latest or r.created_at > latest[spec][0]):
             latest[spec] = (r.created_at, digest)
 
     def keep(model: str) -> bool:
-        spec, digest = split_row_name(model)
+        spec, digest = names[model]
         return not digest or latest[spec][1] == digest
 
     hidden = {r.model for r in [*records, *runs] if not keep(r.model)}

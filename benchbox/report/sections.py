@@ -73,7 +73,7 @@ def sections(
     for v, b in select(store, suite, version, budget):
         records = store.records(suite=suite, suite_version=v, budget=b)
         runs = store.runs(suite=suite, suite_version=v, budget=b)
-        artifacts = store.artifacts(suite=suite, suite_version=v, budget=b)
+        artifacts = store.first_seed_artifacts(suite=suite, suite_version=v, budget=b)  # all first_seed_previews reads
         meta = store.description(suite, v) or EMPTY
         out.append(build_section(suite, records, runs, meta, v, b, metrics, view, artifacts))
     return out

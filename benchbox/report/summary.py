@@ -89,7 +89,8 @@ def select(store: ResultStore, suite: str, version: int | None, budget: str | No
     chosen = [(v, b) for v, b in present if v == version and (budget is None or b == budget)]
     if not chosen:
         have = ", ".join(f"v{v}/{b}" for v, b in present)
-        raise BenchboxError(f"no results for suite '{suite}' v{version} budget '{budget}'", f"the store has: {have}")
+        asked = f" budget '{budget}'" if budget is not None else ""  # no --budget: every budget was asked for
+        raise BenchboxError(f"no results for suite '{suite}' v{version}{asked}", f"the store has: {have}")
     return chosen
 
 
@@ -136,6 +137,23 @@ def own_budget_lines(models: Sequence[ModelRow], budget: str, shown: set[str]) -
     return [f"Own `{budget}` budget of {', '.join(names)}: {text}" for text, names in by_budget.items()]
 
 
+def machine_line(rows: Sequence[ResultRecord | RunRecord]) -> str:
+    """The machine the table's records were measured on, or a warning that they come from several: float results
+    differ in the last bits across CPUs, thread counts and backend settings, which can move a GAN beyond seed noise."""
+    runs = {(r.task, r.model, r.seed): r.machine for r in rows}  # one count per run, not per value it recorded
+    machines = sorted(set(runs.values()), key=lambda m: (m == "", m))
+    if machines == [""]:
+        return "- machine: not recorded (records written before benchbox recorded the CPU and its settings)"
+    if len(machines) == 1:
+        return f"- machine: {machines[0]}"
+    counts = "; ".join(f"{m or 'not recorded'} ({sum(v == m for v in runs.values())} runs)" for m in machines)
+    return (
+        f"- **mixed machines**: these records come from {len(machines)} machines or settings: {counts}. Runs on "
+        "different CPUs, thread counts or backend settings differ in the last bits, which can move a trained model "
+        "beyond seed noise: compare rows measured on one machine"
+    )
+
+
 def provenance_block(
     records: list[ResultRecord], runs: list[RunRecord], budget_meta: BudgetInfo | None, scoring: str = ""
 ) -> str:
@@ -161,6 +179,7 @@ def provenance_block(
         f"- device: {distinct('device')}; run time {wall / 60:.1f} min summed over runs (workers overlap); "
         f"recorded {min(r.created_at for r in rows)} to {max(r.created_at for r in rows)}",
     ]
+    lines.append(machine_line(rows))
     if scoring:
         lines.append(f"- scoring: {scoring}")
     users = sorted({r.model for r in runs if r.user_code})

@@ -12,7 +12,7 @@ from benchbox.runner.cells import (
     make_cells,
     resolve_models,
 )
-from benchbox.runner.run import Runner, summarize_outcomes
+from benchbox.runner.run import Runner, preflight_users, summarize_outcomes
 
 __all__ = [
     "DATA_SEED_OFFSET",
@@ -22,6 +22,7 @@ __all__ = [
     "Runner",
     "cell_protocol_hash",
     "make_cells",
+    "preflight_users",
     "resolve_device",
     "resolve_models",
     "summarize_outcomes",

@@ -1,7 +1,8 @@
 """The pre-flight check of a user's model (`--models module:factory`), before any training: build a throwaway
 instance, sample two examples and take one training step on a real batch, and refuse in one line, naming the user's
 file and line, what would otherwise be found only after the whole training (a wrong shape, dtype or range, a
-`train_step` that does not return a dict of finite numbers, a method that raises)."""
+`train_step` that does not return a dict of finite numbers, a `state_dict()` that holds more than plain data, a method
+that raises)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import torch
 
+from benchbox.checkpoint import PLAIN_RULE, plain_problem
 from benchbox.data.images import check_model_output
 from benchbox.errors import BenchboxError
 from benchbox.model import Model
@@ -105,4 +107,10 @@ def preflight(model: Model, task: Task, data: TrainingStream) -> None:
         raise BenchboxError(
             f"train_step's first step gave non-finite {', '.join(bad)} (at {where(model.train_step)})",
             "check the model's initialisation and losses on a real batch",
+        )
+    state = call_user("state_dict()", model.state_dict)
+    if problem := plain_problem(state, "state_dict()"):
+        raise BenchboxError(
+            f"{problem}; a checkpoint holds {PLAIN_RULE} only, so it could not be resumed (at {where(model.state_dict)})",
+            "convert it in state_dict(), e.g. torch.from_numpy(array) or array.tolist()",
         )

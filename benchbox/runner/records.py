@@ -84,6 +84,7 @@ class Recorder:
             "torch_version": e.torch_version,
             "cuda_version": e.cuda_version,
             "device": e.device,
+            "machine": e.machine,
             "train_steps": cell.budget.steps,
             "wall_time_s": wall,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -74,9 +74,8 @@ class Runner:
         state = load_resume_state(path, rows[0].phash) if self.resume else None
         if self.resume and self._skip(cell, rows, state):
             return RunOutcome(cell, "skipped")
-        if cell.entry.kind == "user":  # a throwaway instance, so the run's own numbers are as without the check
-            seed_everything(cell.seed)
-            preflight(self._build(cell), cell.task, cell.task.stream(cell.seed + DATA_SEED_OFFSET, self.device))
+        if cell.entry.kind == "user":
+            preflight_cell(self.suite, cell, self.device)
         seed_everything(cell.seed)
         model = self._build(cell)
         data = cell.task.stream(cell.seed + DATA_SEED_OFFSET, self.device)
@@ -138,19 +137,7 @@ class Runner:
         return True
 
     def _build(self, cell: Cell) -> Model:
-        """The cell's model, refused before training when it cannot give what the suite requires of it."""
-        task = cell.task
-        ctx = ModelContext(tuple(task.sample_shape), self.device, task.num_classes)
-        if isinstance(task, SuperResolutionTask):
-            ctx = replace(ctx, upscale_factor=task.factor, perceptual=partial(task.perceptual_features, self.device))
-        model = build_model(cell.entry, cell.budget, ctx)
-        self.suite.evaluation.check_model(model, cell.task, self.suite.metrics, cell.entry.name)
-        if cell.entry.variants_for(cell.budget) and not hasattr(model, "sampling_variant"):
-            raise BenchboxError(
-                f"model '{cell.entry.name}' has sampling variants but its kind cannot sample any",
-                "remove its variants, or give the model a sampling_variant(config) method",
-            )
-        return model
+        return build_cell_model(self.suite, cell, self.device)
 
     def _evaluate(self, cell: Cell, model: Model, rows: list[Row], trained: Trained) -> list[ResultRecord]:
         """Score the trained model, then each sampling variant of it as its own row, and record them with their
@@ -192,6 +179,38 @@ class Runner:
         wall = train_seconds + time.perf_counter() - t0
         make = self.recorder.result
         return [make(cell, row.name, row.phash, v.name, v.value, n, wall, v.extractor_hash) for v in scored], wall
+
+
+def build_cell_model(suite: Suite, cell: Cell, device: torch.device) -> Model:
+    """The cell's model, refused before training when it cannot give what the suite requires of it."""
+    task = cell.task
+    ctx = ModelContext(tuple(task.sample_shape), device, task.num_classes)
+    if isinstance(task, SuperResolutionTask):
+        ctx = replace(ctx, upscale_factor=task.factor, perceptual=partial(task.perceptual_features, device))
+    model = build_model(cell.entry, cell.budget, ctx)
+    suite.evaluation.check_model(model, cell.task, suite.metrics, cell.entry.name)
+    if cell.entry.variants_for(cell.budget) and not hasattr(model, "sampling_variant"):
+        raise BenchboxError(
+            f"model '{cell.entry.name}' has sampling variants but its kind cannot sample any",
+            "remove its variants, or give the model a sampling_variant(config) method",
+        )
+    return model
+
+
+def preflight_cell(suite: Suite, cell: Cell, device: torch.device) -> None:
+    """The pre-flight check of a user's model on a throwaway instance, so the run's own numbers are as without it."""
+    seed_everything(cell.seed)
+    preflight(build_cell_model(suite, cell, device), cell.task, cell.task.stream(cell.seed + DATA_SEED_OFFSET, device))
+
+
+def preflight_users(suite: Suite, cells: list[Cell], device: torch.device) -> None:
+    """Each user model's pre-flight on each task, before anything is written (the store, a log line): a model that
+    cannot run is refused in one line and leaves no file. Each run repeats it (cheap) when it starts."""
+    seen = set()
+    for cell in cells:
+        if cell.entry.kind == "user" and (cell.entry.name, cell.task.name) not in seen:
+            seen.add((cell.entry.name, cell.task.name))
+            preflight_cell(suite, cell, device)
 
 
 def file_name(row: str) -> str:

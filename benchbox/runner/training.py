@@ -62,6 +62,12 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
+def numpy_rng_state() -> dict[str, Any]:
+    """numpy's global RNG state as plain data (its key as a list of ints), which a checkpoint can hold."""
+    state = np.random.get_state(legacy=False)
+    return {**state, "state": {"key": state["state"]["key"].tolist(), "pos": int(state["state"]["pos"])}}
+
+
 def load_resume_state(path: Path, phash: str) -> dict[str, Any] | None:
     """The last checkpoint of a cell, refused when it was written under another protocol."""
     if not path.exists():
@@ -120,7 +126,7 @@ def _restore(
     model.load_state_dict(state["model"])
     torch.set_rng_state(state["torch_rng"])
     random.setstate(state["python_rng"])
-    np.random.set_state(state["numpy_rng"])
+    np.random.set_state(state["numpy_rng"])  # numpy takes its state as the dict `numpy_rng_state` gives
     if device.type == "cuda" and "cuda_rng" in state:
         torch.cuda.set_rng_state_all(state["cuda_rng"])
     data.load_state(state["data_rng"])
@@ -141,7 +147,7 @@ def _save(
         "model": model.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "python_rng": random.getstate(),
-        "numpy_rng": np.random.get_state(),
+        "numpy_rng": numpy_rng_state(),
         "data_rng": data.state(),
         "step": step,
         "train_time_s": seconds,

@@ -132,6 +132,8 @@ def read_caption_file(path: Path, expect_sha256: str = "") -> CaptionList:
             raise ValueError("no benchbox caption header")
         rows = tuple(Caption(**row) for row in lines[1:])
         fields = {k: header[k] for k in ("protocol", "version", "n", "seed", "annotations", "annotations_sha256")}
+        if isinstance(fields["n"], bool) or not isinstance(fields["n"], int):
+            raise TypeError(f"its header's n is {fields['n']!r}, not a count of captions")
     except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
         raise BenchboxError(f"'{path}' is not a benchbox caption file ({exc})", WRITE_HINT) from exc
     if (fields["protocol"], fields["version"]) != (SUITE_NAME, PROTOCOL_VERSION):

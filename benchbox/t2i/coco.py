@@ -144,6 +144,16 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def image_name(name: str) -> str:
+    """`name` if it is a plain file name (what COCO's file_name fields are), else a one-line error: a caption file's
+    file names are not covered by its hash, and "../x" or "/x" would read a file outside the images' folder."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise BenchboxError(
+            f"COCO image name {name!r} is not a file name", "write the caption file again with `benchbox t2i-captions`"
+        )
+    return name
+
+
 @dataclass(frozen=True)
 class ImageSource:
     """COCO's val2014 images: a folder of JPEG files or the zip, read in place."""
@@ -169,7 +179,7 @@ class ImageSource:
             digest.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
         else:
             for name in names:
-                st = (self.path / name).stat()
+                st = (self.path / image_name(name)).stat()
                 digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
         return digest.hexdigest()
 
@@ -184,7 +194,7 @@ class ImageSource:
                 archive.close()
 
     def _open(self, archive: zipfile.ZipFile | None, name: str) -> Image.Image:
-        where = f"{self.path}:{IMAGES_FOLDER}/{name}" if archive else str(self.path / name)
+        where = f"{self.path}:{IMAGES_FOLDER}/{name}" if archive else str(self.path / image_name(name))
         try:
             data = archive.read(f"{IMAGES_FOLDER}/{name}") if archive else (self.path / name).read_bytes()
             image = Image.open(io.BytesIO(data))

@@ -162,6 +162,7 @@ def score_t2i(
         "git_commit": env.git_commit,
         "torch_version": env.torch_version,
         "device": env.device,
+        "machine": env.machine,
         "wall_time_s": round(time.perf_counter() - t0, 3),
     }
     return T2IScored(values, hashes, record)
@@ -203,6 +204,7 @@ def t2i_records(scored: T2IScored, model: str, suite_version: int) -> tuple[list
         "torch_version": p["torch_version"],
         "cuda_version": torch.version.cuda or "",
         "device": p["device"],
+        "machine": p.get("machine", ""),
         "train_steps": 0,
         "wall_time_s": p["wall_time_s"],
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

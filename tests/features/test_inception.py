@@ -124,3 +124,12 @@ def test_offline_without_weights_says_where_to_put_them(offline_cache):
 def test_unknown_layer(inception_weights, offline_cache):
     with pytest.raises(BenchboxError, match="choose one of 64, 192, 768, 2048"):
         build_extractor("inception:100", custom(inception_weights))
+
+
+def test_the_weights_url_is_torch_fidelitys():
+    """The URL is written out so that start-up does not import torch-fidelity; it must stay torch-fidelity's."""
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+
+    from benchbox.features.inception import URL_INCEPTION_V3
+
+    assert URL_INCEPTION_V3 == tfi.URL_INCEPTION_V3

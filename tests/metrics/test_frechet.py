@@ -67,3 +67,14 @@ def test_too_few_samples_says_how_many_are_needed():
 def test_nan_statistics_are_refused():
     with pytest.raises(BenchboxError, match="NaN"):
         frechet_distance(np.array([np.nan, 0]), np.eye(2), np.zeros(2), np.eye(2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_statistics_are_numpy_s_mean_and_cov_bit_for_bit_and_leave_the_features_unchanged(dtype):
+    x = np.random.default_rng(3).normal(2.0, 3.0, size=(3000, 64)).astype(dtype)
+    before = x.copy()
+    mu, sigma = gaussian_statistics(x)
+    x64 = x.astype(np.float64)
+    np.testing.assert_array_equal(mu, x64.mean(axis=0))
+    np.testing.assert_array_equal(sigma, np.cov(x64, rowvar=False))
+    np.testing.assert_array_equal(x, before)

@@ -39,3 +39,25 @@ def test_unbiased_estimate_is_near_zero_for_one_distribution():
 def test_subset_larger_than_samples_is_refused():
     with pytest.raises(BenchboxError, match="at most 50"):
         kernel_distance(np.zeros((50, 4)), np.zeros((80, 4)), subset_size=100)
+
+
+def test_subsets_are_random_state_choice_draws_in_arrays_of_their_own():
+    """choice returns a view of a permutation of all n rows; the subsets keep only their own rows."""
+    from benchbox.metrics.kid import subset_indices
+
+    rng = np.random.RandomState(2020)
+    subsets = subset_indices(5000, 4000, 5, 100, 2020)
+    for a, b in subsets:
+        np.testing.assert_array_equal(a, rng.choice(5000, 100, replace=False))
+        np.testing.assert_array_equal(b, rng.choice(4000, 100, replace=False))
+        assert a.base is None and b.base is None and a.nbytes == b.nbytes == 800
+
+
+def test_float32_features_give_the_kid_of_their_float64_copy_and_are_left_unchanged():
+    rng = np.random.default_rng(2)
+    fake, real = rng.normal(size=(300, 16)).astype(np.float32), rng.normal(0.1, 1, size=(250, 16)).astype(np.float32)
+    before = fake.copy()
+    assert kernel_distance(fake, real, 10, 100) == kernel_distance(
+        fake.astype(np.float64), real.astype(np.float64), 10, 100
+    )
+    np.testing.assert_array_equal(fake, before)

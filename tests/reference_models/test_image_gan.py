@@ -47,7 +47,7 @@ def saved_and_loaded(state: dict) -> dict:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     buffer.seek(0)
-    return torch.load(buffer, map_location="cpu", weights_only=False)
+    return torch.load(buffer, map_location="cpu", weights_only=True)
 
 
 def test_zoo_has_24_models_with_smoke_overrides():
