@@ -10,6 +10,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -74,6 +75,11 @@ def _run_one(task: str, model: str, seed: int, budget: str) -> tuple[str, str]:
     return outcome.status, outcome.detail
 
 
+# The pool's queues are registered with multiprocessing's resource tracker; after Ctrl-C ends the workers mid-run,
+# the tracker warns of them ("leaked semaphore objects") below benchbox's one-line message. It frees them itself.
+TRACKER_QUIET = "ignore:resource_tracker:UserWarning"
+
+
 def _terminate_children() -> None:
     """End this process's worker processes now (the pool would wait for their runs to finish)."""
     for process in multiprocessing.active_children():
@@ -95,6 +101,8 @@ def run_parallel(runner: Any, suite_ref: str, cells: list[Cell], jobs: int) -> l
         str(data_dir) if data_dir else None,
     )
     outcomes: dict[int, RunOutcome] = {}
+    if TRACKER_QUIET not in sys.warnoptions:  # read when multiprocessing starts its resource tracker process
+        sys.warnoptions.append(TRACKER_QUIET)
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(setup,))
     try:
