@@ -9,15 +9,14 @@ checkpoint (and a user's model at the pre-flight), not when a resume fails."""
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from benchbox.errors import BenchboxError
+from benchbox.io import DISK_HINT, write_bytes_atomic
 
 PLAIN_TYPES = (torch.Tensor, int, float, bool, str, bytes, type(None), torch.Size, torch.dtype)
 PLAIN_RULE = "tensors, numbers, strings, None, lists, tuples and dicts"
@@ -51,30 +50,9 @@ def save_atomic(state: dict[str, Any], path: Path) -> None:
             f"cannot checkpoint to '{path}': {problem}; a checkpoint holds {PLAIN_RULE} only",
             "convert it in the model's state_dict(), e.g. torch.from_numpy(array) or array.tolist()",
         )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise _write_error(path, exc) from exc
-    try:
-        buffer = io.BytesIO()  # serialised first: torch's zip writer reports a failed write as a RuntimeError
-        torch.save(state, buffer)
-        with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise _write_error(path, exc) from exc
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _write_error(path: Path, exc: OSError) -> BenchboxError:
-    return BenchboxError(
-        f"cannot write checkpoint '{path}': {exc.strerror or exc}; the previous checkpoint is kept",
-        "free disk space (or pass --store on another disk), then rerun with --resume",
-    )
+    buffer = io.BytesIO()  # serialised first: torch's zip writer reports a failed write as a RuntimeError
+    torch.save(state, buffer)
+    write_bytes_atomic(path, buffer.getvalue(), f"the previous checkpoint is kept; {DISK_HINT}", what="checkpoint ")
 
 
 def load(path: Path) -> dict[str, Any]:

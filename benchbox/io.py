@@ -20,21 +20,28 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`."""
+DISK_HINT = "free disk space (or pass --store on another disk), then rerun with --resume"  # for a run's own files
+
+
+def write_bytes_atomic(path: Path, data: bytes, hint: str = "pass --out with a writable path", what: str = "") -> None:
+    """Write to a temporary file beside `path`, flushed to disk, then rename it over `path`: a reader, or a process
+    killed at any point, sees the previous whole file or the new one. A failure is one line: `what` names the file's
+    kind ("checkpoint "), `hint` the fix."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
             os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; reports and previews are for reading
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     except OSError as exc:
-        raise BenchboxError(f"cannot write '{path}': {exc.strerror or exc}", "pass --out with a writable path") from exc
+        raise BenchboxError(f"cannot write {what}'{path}': {exc.strerror or exc}", hint) from exc
 
 
 DOWNLOAD_TIMEOUT_S = 60

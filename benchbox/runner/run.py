@@ -15,7 +15,7 @@ import torch
 import benchbox.builtins  # noqa: F401  (registers the built-in model kinds, metrics and suites)
 from benchbox.catalogue import lookup
 from benchbox.errors import BenchboxError, StoreError
-from benchbox.io import write_bytes_atomic
+from benchbox.io import DISK_HINT, write_bytes_atomic
 from benchbox.model import Model, ModelContext
 from benchbox.preview import PREVIEW, PREVIEW_SEED_OFFSET, sha256
 from benchbox.runner.cells import DATA_SEED_OFFSET, EVAL_SEED_OFFSET, Cell, RunOutcome, build_model, cell_protocol_hash
@@ -165,7 +165,7 @@ class Runner:
         """The row's sample preview from a fixed seed: a PNG beside the checkpoint, and in the store with its hash."""
         generator = torch.Generator().manual_seed(cell.seed + PREVIEW_SEED_OFFSET)
         data = self.suite.evaluation.preview(sampler, cell.task, generator)
-        write_bytes_atomic(self.checkpoint_path(cell).parent / f"preview-{file_name(row.name)}.png", data)
+        write_bytes_atomic(self.checkpoint_path(cell).parent / f"preview-{file_name(row.name)}.png", data, DISK_HINT)
         key = self.recorder.key(cell, row.name)
         return Artifact(**key, protocol_hash=row.phash, name=PREVIEW, sha256=sha256(data), data=data)
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-import benchbox.checkpoint
 import benchbox.features.cache
+import benchbox.io
 import benchbox.runner.training
 import benchbox.store
 from benchbox.evaluation.points import PointsEvaluation
@@ -70,14 +70,15 @@ class _HalfFile:
 
 
 class _Os:
-    """os as benchbox.checkpoint sees it, with files that die half-written at their turn."""
+    """os as benchbox.io sees it, with checkpoint files (`.<name>.pt.XXXX.tmp`) that die half-written at their turn."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(os, name)
 
     @staticmethod
-    def fdopen(fd: int, *args: Any, **kwargs: Any) -> _HalfFile:
-        return _HalfFile(os.fdopen(fd, *args, **kwargs), "checkpoint")
+    def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
+        f = os.fdopen(fd, *args, **kwargs)
+        return _HalfFile(f, "checkpoint") if ".pt." in os.readlink(f"/proc/self/fd/{fd}") else f
 
 
 class _Numpy:
@@ -105,7 +106,7 @@ def _counting(point: str, fn: Any, before: bool = False) -> Any:
 
 
 if POINT:
-    benchbox.checkpoint.os = _Os()  # type: ignore[assignment]
+    benchbox.io.os = _Os()  # type: ignore[assignment]
     benchbox.features.cache.np = _Numpy()  # type: ignore[assignment]
     benchbox.store._insert = _counting("store", benchbox.store._insert, before=True)  # type: ignore[assignment]
     benchbox.runner.training.loss_values = _counting("train", benchbox.runner.training.loss_values)
